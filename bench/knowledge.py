@@ -1,0 +1,93 @@
+"""Benchmark of KE ranking cost per class (ke_ad.knowledge), and a GPU extrapolation from FLOP counts.
+
+Measures, in one run on this machine's CPU:
+  1. encoder throughput (images/s) of EfficientNet-Lite0 at 224 px (the offline encoder) on 32 px inputs;
+  2. the time of one distance, exact W1 (assignment) and sliced Wasserstein, at several sample sizes n,
+     on random 1280-d embeddings (the cost does not depend on the values);
+  3. FLOPs per image of EfficientNet-Lite0 and CLIP ViT-L-14 (random weights; FLOPs do not depend on them),
+     counted with torch.utils.flop_counter.FlopCounterMode;
+then prints the ranking cost per class (1 clean + 10 transformed encodings of n images, 10 distances)
+and extrapolates a full-size class (5,000 images, ViT-L-14 at 224 px) on a GPU.
+
+Usage: python bench/knowledge.py [--ns 100 500 1000 2000] [--exact_max 2000] [--n_encode 64] [--gpu_tflops 100]
+"""
+import argparse, time, math
+import numpy as np, torch
+from torch.utils.flop_counter import FlopCounterMode
+from ke_ad.knowledge import EfficientNetLite0Encoder, ClipEncoder, wasserstein1, sliced_wasserstein, encode
+
+
+def best_of(fn, repeat=3):
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+    return min(ts)
+
+
+def flops_per_image(module, size):
+    x = torch.rand(1, 3, 32, 32)                      # a 32 px image: the encoder resizes it to `size`
+    # grad mode ON on purpose: under no_grad, nn.MultiheadAttention takes a fused fast path
+    # (torch._native_multi_head_attention) that FlopCounterMode does not count, which would drop all attention FLOPs
+    with FlopCounterMode(display=False) as fc: module(x)
+    return fc.get_total_flops()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--ns', type=int, nargs='*', default=[100, 500, 1000, 2000])
+    ap.add_argument('--exact_max', type=int, default=2000, help='largest n to run exact W1 at (O(n^3))')
+    ap.add_argument('--n_encode', type=int, default=64, help='images to time the CPU encoder on')
+    ap.add_argument('--gpu_tflops', type=float, default=100.,
+                    help='assumed sustained fp16 throughput of the GPU in TFLOP/s (e.g. ~100 for an A100 at ~1/3 of its '
+                         '312 peak; ~25 for the paper RTX 3090)')
+    a = ap.parse_args()
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads')
+
+    eff = EfficientNetLite0Encoder()
+    imgs = torch.randint(0, 256, (a.n_encode, 3, 32, 32), dtype=torch.uint8)
+    encode(eff, imgs[:8], device='cpu')                                           # warm-up
+    t_enc = best_of(lambda: encode(eff, imgs, batch_size=64, device='cpu'), repeat=2) / a.n_encode
+    print(f'EfficientNet-Lite0 @224 on CPU: {1 / t_enc:.1f} img/s')
+
+    rng = np.random.default_rng(0)
+    print(f"\n{'n':>6} {'exact W1 s':>11} {'sliced s':>9} {'speed-up':>9} | per class (11 encodings + 10 distances), CPU:"
+          f" {'encode s':>9} {'+exact s':>9} {'+sliced s':>9}")
+    dist_times = {}
+    for n in a.ns:
+        P, Q = torch.randn(n, 1280), torch.randn(n, 1280)
+        t_ex = best_of(lambda: wasserstein1(P, Q), 1 if n > 1000 else 3) if n <= a.exact_max else float('nan')
+        t_sw = best_of(lambda: sliced_wasserstein(P, Q), 3)
+        dist_times[n] = (t_ex, t_sw)
+        enc = 11 * n * t_enc
+        print(f'{n:6d} {t_ex:11.3f} {t_sw:9.4f} {t_ex / t_sw:9.1f} | {"":>45} {enc:9.0f} {10 * t_ex:9.1f} {10 * t_sw:9.2f}')
+
+    # exact W1 at 5,000 by an n^3 extrapolation from the largest measured n
+    n0 = max(n for n in a.ns if n <= a.exact_max)
+    t5000_exact = dist_times[n0][0] * (5000 / n0) ** 3
+
+    f_eff = flops_per_image(eff, 224)
+    t = time.time(); vit = ClipEncoder('ViT-L-14', pretrained=None); t_build = time.time() - t
+    f_vit = flops_per_image(vit, 224)
+    print(f'\nFLOPs per image (FlopCounterMode, 1 image): EfficientNet-Lite0@224 {f_eff / 1e9:.2f} GFLOP, '
+          f'CLIP ViT-L-14@224 {f_vit / 1e9:.1f} GFLOP (ratio {f_vit / f_eff:.0f}x; ViT-L-14 built randomly in {t_build:.0f}s)')
+    cpu_flops = f_eff / t_enc
+    print(f'sustained CPU throughput on EfficientNet-Lite0: {cpu_flops / 1e9:.1f} GFLOP/s')
+
+    n_full, n_views = 5000, 11
+    total = n_full * n_views * f_vit
+    gpu_s = total / (a.gpu_tflops * 1e12)
+    print(f'\nFull-size class: {n_full} images x {n_views} encodings x {f_vit / 1e9:.1f} GFLOP = {total / 1e15:.2f} PFLOP')
+    print(f'  GPU at an assumed {a.gpu_tflops:.0f} TFLOP/s sustained: {gpu_s:.0f} s encoding per class '
+          f'({10 * gpu_s / 60:.0f} min for the 10 CIFAR-10 classes)')
+    print(f'  this CPU at the measured {cpu_flops / 1e9:.1f} GFLOP/s: {total / cpu_flops / 3600:.0f} h per class')
+    print(f'  distances at n=5000, 10 transforms: exact W1 ~{10 * t5000_exact:.0f} s on CPU (n^3 extrapolated from n={n0}); '
+          f'sliced {10 * sliced_time(rng):.1f} s measured')
+
+
+def sliced_time(rng):
+    P, Q = torch.randn(5000, 1280), torch.randn(5000, 1280)
+    return best_of(lambda: sliced_wasserstein(P, Q), 1)
+
+
+if __name__ == '__main__':
+    main()
