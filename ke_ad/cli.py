@@ -6,17 +6,19 @@
 __all__ = ['PAPER_KE_CIFAR100', 'USER_ERRORS', 'build_parser', 'typed_options', 'saved_config', 'config_from_args',
            'paper_ke_cifar100', 'format_table', 'paper_columns', 'run_command', 'cli', 'main']
 
-# %% ../nbs/08_cli.ipynb #89a8a2ca
+# %% ../nbs/08_cli.ipynb #6306776f
 import argparse, os, sys, time, json
 from pathlib import Path
 from dataclasses import replace, fields
+import numpy as np
 
-# %% ../nbs/08_cli.ipynb #6306776f
+# %% ../nbs/08_cli.ipynb #08f5a9a4
 from .pipeline import (ExperimentConfig, PRESETS, DATASETS, SCORERS, METHODS, run_experiment,
                             RunFolderError, DetectorFileError)
 from .knowledge import KnowledgeUnavailable
+from .training import NonFiniteLossError
 
-# %% ../nbs/08_cli.ipynb #7c94a46a
+# %% ../nbs/08_cli.ipynb #55b36b6c
 class _Parser(argparse.ArgumentParser):
     "argparse, but a usage error is one line on stderr and exit status 2."
     def error(self, message):
@@ -26,7 +28,7 @@ def _csv_list(s:str) -> list: return [x.strip() for x in s.split(',') if x.strip
 
 def _add_common(p):
     p.add_argument('--data', help='dataset root (torchvision files) or image folder (train/ and test/ of class folders)')
-    p.add_argument('--knowledge', help="knowledge encoder: 'efficientnet-lite0' (offline) or 'clip:MODEL:TAG_OR_FILE', e.g. clip:ViT-L-14:openai")
+    p.add_argument('--knowledge', help="knowledge encoder: 'efficientnet-lite0[@SIZE]' (offline; the default preset uses @112) or 'clip:MODEL:TAG_OR_FILE', e.g. clip:ViT-L-14:openai (the paper's)")
     p.add_argument('--classes', type=_csv_list, help='normal classes to run, names or indices, comma-separated (default: all)')
     p.add_argument('--epochs', type=int); p.add_argument('--width', type=int, help='ResNet-18 base width (paper: 64)')
     p.add_argument('--device', help="'cpu', 'cuda', 'mps' (default: automatic)")
@@ -38,7 +40,7 @@ def _add_common(p):
     p.add_argument('--n_synthetic', type=int, help='images per class and split of the synthetic dataset')
     p.add_argument('--quiet', action='store_true', help='no progress lines, only the table')
 
-# %% ../nbs/08_cli.ipynb #55b36b6c
+# %% ../nbs/08_cli.ipynb #a3985032
 def build_parser() -> argparse.ArgumentParser:
     "The `ke_ad` argument parser with its `run` and `reproduce` subcommands."
     ap = _Parser(prog='ke_ad', description='Knowledge Exposure (KE) one-class anomaly detection.')
@@ -61,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', help='run folder (default: runs/reproduce-<dataset>-<preset>); rerun to resume')
     return ap
 
-# %% ../nbs/08_cli.ipynb #1ed51864
+# %% ../nbs/08_cli.ipynb #6584ec44
 _ARG_TO_FIELD = dict(dataset='dataset', data='data', classes='classes', preset='preset', method='method',
                      knowledge='knowledge', k='k', epochs='epochs', width='width', batch_size='batch_size', lr='lr',
                      n_train='n_train', n_test='n_test_per_class', n_rank='n_rank', n_synthetic='n_synthetic',
@@ -86,7 +88,7 @@ def config_from_args(args, resume:bool) -> ExperimentConfig:
     base = saved_config(args.out) if resume and args.out else None
     return replace(base, **typed_options(args)) if base is not None else ExperimentConfig(**typed_options(args))
 
-# %% ../nbs/08_cli.ipynb #1dca7652
+# %% ../nbs/08_cli.ipynb #920e75d3
 # The paper's KE ("Ours") columns of its Table 5: CIFAR-100 superclasses 0..19, AUROC %.
 PAPER_KE_CIFAR100 = {
     'sd':  [88.27, 88.49, 85.88, 88.93, 90.14, 90.49, 88.54, 87.18, 92.69, 78.37,
@@ -97,15 +99,14 @@ PAPER_KE_CIFAR100 = {
 def paper_ke_cifar100() -> dict:
     "{'sd': [20 values], 'spd': [20 values]}: the paper's KE AUROC (%) per CIFAR-100 superclass."
     try:
-        from ke_ad.report import PAPER_TABLE5
-        t = PAPER_TABLE5
-        ke = t.get('KE', t.get('Ours')) if isinstance(t, dict) else None
-        if ke and len(ke.get('sd', ke.get('SD', []))) == 20:
-            return {'sd': list(ke.get('sd', ke.get('SD'))), 'spd': list(ke.get('spd', ke.get('SPD')))}
-    except ImportError: pass
+        from ke_ad.report import PAPER_TABLE5 as t
+        ke = t['KE'] if isinstance(t, dict) else {p: t.per_class('KE', p) for p in ('sd', 'spd')}
+        out = {p: [float(v) for v in ke[p]] for p in ('sd', 'spd')}
+        if all(len(v) == 20 for v in out.values()): return out
+    except (ImportError, KeyError, AttributeError, TypeError): pass
     return PAPER_KE_CIFAR100
 
-# %% ../nbs/08_cli.ipynb #eb827296
+# %% ../nbs/08_cli.ipynb #dd874b40
 def format_table(results:list, # per-class result dicts (run_experiment's return value)
                  paper:dict|None=None, # {'sd': [...], 'spd': [...]} per class in the same order, AUROC %
                 ) -> str:
@@ -124,7 +125,7 @@ def format_table(results:list, # per-class result dicts (run_experiment's return
         lines.append(f"{'mean':<{w}}{pc(m['sd_auroc'])} {pc(m['spd_auroc'])} {pc(m['ssa_auroc'])}{extra}")
     return '\n'.join(lines)
 
-# %% ../nbs/08_cli.ipynb #6efe2a3f
+# %% ../nbs/08_cli.ipynb #0533716e
 def paper_columns(cfg:ExperimentConfig, results:list) -> dict|None:
     "The paper's per-class KE numbers in the order of `results`, for a CIFAR-100 run (else None)."
     if cfg.dataset != 'cifar100' or not results: return None
@@ -151,9 +152,9 @@ def run_command(args, # parsed options
     print(f'{len(results)} classes, wall time {time.time() - t0:.0f} s, run folder: {out}')
     return results
 
-# %% ../nbs/08_cli.ipynb #cbc8f2df
-USER_ERRORS = (ValueError, LookupError, FileNotFoundError, NotADirectoryError, PermissionError,
-               KnowledgeUnavailable, RunFolderError, DetectorFileError)
+# %% ../nbs/08_cli.ipynb #fc76c9c4
+USER_ERRORS = (ValueError, LookupError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError,
+               KnowledgeUnavailable, NonFiniteLossError, RunFolderError, DetectorFileError)
 
 def cli(argv:list|None=None, # arguments without the program name (None = sys.argv[1:])
         encoder=None, # a loaded knowledge encoder (for tests); None = load the one named by --knowledge
@@ -178,4 +179,4 @@ def main(argv:list|None=None):
     status = cli(argv)
     if status: sys.exit(status)
 
-if __name__ == '__main__': main()   # python -m ke_ad.cli works too
+if __name__ == '__main__' and Path(sys.argv[0]).name == 'cli.py': main()   # `python -m ke_ad.cli` (not in a notebook)

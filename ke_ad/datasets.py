@@ -438,11 +438,23 @@ def _pixel_jitter(x:Tensor, g, p:float) -> Tensor:
     idx = (yy * w + xx).reshape(n, 1, h * w).expand(n, c, h * w)
     return x.reshape(n, c, h * w).gather(2, idx).reshape(n, c, h, w)
 
-def _degrade(g, x, blur=0.7, noise=0.06, jitter=0.5):
-    "Random mild jitter, blur and noise per image (maximum strengths given; 0 switches one off)."
+def _jpeg(x:Tensor, g, p:float, q_min:int=60, q_max:int=95) -> Tensor:
+    "In a fraction p of the images, a JPEG round trip (PIL, 4:2:0) at a random quality q_min..q_max; per image, as JPEG is not a tensor op."
+    import io
+    x = x.clamp(0, 1); out = x.clone()
+    on, q = torch.rand(len(x), generator=g) < p, torch.randint(q_min, q_max + 1, (len(x),), generator=g)
+    for i in torch.nonzero(on).flatten().tolist():
+        buf = io.BytesIO()
+        Image.fromarray((x[i].permute(1, 2, 0) * 255).round().byte().numpy()).save(buf, 'JPEG', quality=int(q[i]))
+        out[i] = torch.from_numpy(np.array(Image.open(buf).convert('RGB'))).permute(2, 0, 1).float() / 255
+    return out
+
+def _degrade(g, x, blur=0.7, noise=0.06, jitter=0.5, jpeg=0.0):
+    "Random mild jitter, blur, noise and (in a fraction `jpeg` of the images) JPEG per image; 0 switches one off."
     if jitter: x = _pixel_jitter(x, g, jitter)
     if blur: x = _blur(x, _uniform(g, len(x), 0, blur))
     if noise: x = x + _uniform(g, len(x), 0, noise)[:, None, None, None] * torch.randn(x.shape, generator=g)
+    if jpeg: x = _jpeg(x, g, jpeg)
     return x
 
 # %% ../nbs/00_datasets.ipynb #b26b3a5b
@@ -482,14 +494,14 @@ def _draw_spiral(g, n, size, clockwise:bool):
 
 # %% ../nbs/00_datasets.ipynb #834f0dbd
 def _draw_coloured_blob(g, n, size, hue:float):
-    "Lobed blob; fixed: hue (+-0.02), high saturation and value; random: shape, angle, mirror, grey background."
-    u, v = _object_coords(g, n, size, 7, 13)
+    "Lobed blob; fixed: hue (+-0.02), high saturation and value; random: shape, size, angle, mirror, grey background, JPEG."
+    u, v = _object_coords(g, n, size, 5, 15)
     r, phi = (u ** 2 + v ** 2).sqrt(), torch.atan2(v, u)
     lobes = torch.randint(2, 6, (n, 1, 1), generator=g).float()
     mask = r < 0.85 * (1 + _uniform(g, n, 0, 0.35)[:, None, None] * torch.cos(lobes * phi))
     fg = hsv_to_rgb((hue + _uniform(g, n, -0.02, 0.02)) % 1, _uniform(g, n, 0.8, 1), _uniform(g, n, 0.75, 1))
     bg = hsv_to_rgb(torch.rand(n, generator=g), _uniform(g, n, 0, 0.1), _uniform(g, n, 0.1, 0.9))
-    return _degrade(g, _compose(g, mask, fg, bg, size))
+    return _degrade(g, _compose(g, mask, fg, bg, size), jpeg=0.5)
 
 def _draw_fine_checker(g, n, size):
     "A disc that differs from its clean background only by a faint 1-px checkerboard; no blur, noise or jitter."
@@ -544,7 +556,7 @@ def make_synthetic(n_per_class:int=200, # images per class
         images.append((x.clamp(0, 1) * 255).round().to(torch.uint8)); labels.append(torch.full((n_per_class,), i))
     return ImageData(torch.cat(images), torch.cat(labels), list(SYNTHETIC_CLASSES), f'synthetic/{split}')
 
-# %% ../nbs/00_datasets.ipynb #4c59a045
+# %% ../nbs/00_datasets.ipynb #f3cf01c5
 DATASETS = ('synthetic', 'cifar10', 'cifar100', 'svhn', 'folder')
 
 def load_dataset(name:str,           # one of DATASETS

@@ -6,7 +6,8 @@
 __all__ = ['DISTANCES', 'KnowledgeUnavailable', 'ImageEncoder', 'resize_images', 'FunctionEncoder', 'resolve_clip_weights',
            'ClipEncoder', 'EfficientNetLite0Encoder', 'load_encoder', 'default_device', 'encode', 'view_seed',
            'embed_views', 'cost_matrix', 'wasserstein1', 'sliced_wasserstein', 'TransformRanking', 'sample_indices',
-           'rank_transforms', 'Pairs', 'select_pairs', 'KETable', 'rank_classes']
+           'rank_transforms', 'Pairs', 'select_pairs', 'KETable', 'rank_classes', 'plot_pairs', 'distance_to_clean_set',
+           'plot_distance_distributions', 'plot_distance_heatmap', 'pairs_agreement', 'oracle_checks', 'random_convnet']
 
 # %% ../nbs/02_knowledge.ipynb #d51c5871
 import hashlib, json, math, os, time
@@ -20,7 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment, linprog
 from scipy import sparse
-from tqdm.auto import tqdm
+from tqdm import tqdm
+import matplotlib.pyplot as plt   # the figures below (plot_pairs, plot_distance_distributions, ...)
 
 import ke_ad
 from .augmentations import KE_POOL, apply_transform, to_float
@@ -239,13 +241,16 @@ class EfficientNetLite0Encoder(ImageEncoder):
         return self.net._fc(self(x))
 
 # %% ../nbs/02_knowledge.ipynb #ae588200
-def load_encoder(spec:str|ImageEncoder, # 'efficientnet-lite0', 'clip:MODEL:TAG_OR_FILE' (or 'clip:MODEL:random'), or an encoder
+def load_encoder(spec:str|ImageEncoder, # 'efficientnet-lite0[@SIZE]', 'clip:MODEL:TAG_OR_FILE' (or 'clip:MODEL:random'), or an encoder
                  device=None,           # where to put the model
                 ) -> ImageEncoder:
     "Build the knowledge encoder named by `spec`."
     if isinstance(spec, ImageEncoder): return spec.to(device) if device is not None else spec
     s = str(spec).strip()
-    if s.lower() in ('efficientnet-lite0', 'efficientnet_lite0', 'effnet-lite0'): return EfficientNetLite0Encoder(device)
+    base, _, size = s.lower().partition('@')
+    if base in ('efficientnet-lite0', 'efficientnet_lite0', 'effnet-lite0'):
+        if size and not size.isdigit(): raise ValueError(f"bad encoder spec {spec!r}: write 'efficientnet-lite0' or 'efficientnet-lite0@SIZE', e.g. '@112'.")
+        return EfficientNetLite0Encoder(device, image_size=int(size) if size else 224)
     if s.lower().startswith('clip:'):
         parts = s.split(':', 2)
         if len(parts) < 2 or not parts[1]: raise ValueError(f"bad encoder spec {spec!r}: write 'clip:MODEL:TAG_OR_FILE', e.g. 'clip:ViT-L-14:openai'.")
@@ -376,8 +381,11 @@ def sliced_wasserstein(P, Q,                    # (n, d) and (m, d) point clouds
                        normalize:bool=True,     # put points on the unit sphere first (chordal ~ cosine geometry)
                       ) -> float:
     "Sliced W1: the mean over random unit directions of the exact 1-D W1 of the projected clouds."
-    P = P.detach().cpu().double() if isinstance(P, torch.Tensor) else torch.tensor(np.array(P, dtype=np.float64))
-    Q = Q.detach().cpu().double() if isinstance(Q, torch.Tensor) else torch.tensor(np.array(Q, dtype=np.float64))
+    # float32 embeddings are projected in float32 (2x faster; plenty for distances ~1e-2), anything else in float64
+    P = P.detach().cpu() if isinstance(P, torch.Tensor) else torch.tensor(np.array(P, dtype=np.float64))
+    Q = Q.detach().cpu() if isinstance(Q, torch.Tensor) else torch.tensor(np.array(Q, dtype=np.float64))
+    dtype = torch.float32 if P.dtype == Q.dtype == torch.float32 else torch.float64
+    P, Q = P.to(dtype), Q.to(dtype)
     P, Q = (P[:, None] if P.ndim == 1 else P), (Q[:, None] if Q.ndim == 1 else Q)
     if P.shape[1] != Q.shape[1]: raise ValueError(f"point clouds of different dimension: {P.shape[1]} vs {Q.shape[1]}.")
     if normalize: P, Q = F.normalize(P, dim=1), F.normalize(Q, dim=1)
@@ -525,3 +533,121 @@ def rank_classes(data,                     # an ImageData (ke_ad.datasets): imag
         D[i] = [r.distance(t) for t in pool]
         pairs[c] = select_pairs(r, k, skip_closest)
     return KETable(todo, pool, D, pairs)
+
+# %% ../nbs/02_knowledge.ipynb #71196159
+def _show(ax, img_u8_or_float, title):
+    x = img_u8_or_float
+    x = to_float(x) if x.dtype == torch.uint8 else x
+    ax.imshow(x.permute(1, 2, 0).clamp(0, 1).numpy(), interpolation='nearest')
+    ax.set_title(title, fontsize=7); ax.set_xticks([]); ax.set_yticks([])
+
+def plot_pairs(data,                      # an ImageData with the classes of `table`
+               table:KETable,             # the KE table (rank_classes)
+               classes:Sequence|None=None, # classes to show (None: all in the table)
+               severity:int=1, seed:int=0, # views as KE made them
+               image_index:int=0,         # which image of each class to show
+               scale:float=1.1,           # inches per panel
+              ):
+    "Figure 5 style: per class, an example image beside its positive (+) and negative (-) views."
+    classes = list(table.classes if classes is None else classes)
+    k = max(len(table.pairs[c].positives) + len(table.pairs[c].negatives) for c in classes)
+    fig, axs = plt.subplots(len(classes), k + 1, figsize=(scale * (k + 1), scale * 1.15 * len(classes)), dpi=80, squeeze=False)
+    for row, c in zip(axs, classes):
+        x = to_float(data.images[data.labels == list(data.classes).index(c)][image_index:image_index + 1])
+        _show(row[0], x[0], f'{c}\nclean')
+        views = [('+', t) for t in table.pairs[c].positives] + [('-', t) for t in table.pairs[c].negatives]
+        for ax, (sign, t) in zip(row[1:], views):
+            v = apply_transform(t, x, severity, generator=torch.Generator().manual_seed(view_seed(seed, t)))
+            _show(ax, v[0], f'{sign} {t}')
+        for ax in row[1 + len(views):]: ax.axis('off')
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/02_knowledge.ipynb #bb351e64
+def distance_to_clean_set(clean:torch.Tensor, # (n, D) clean embeddings of the class
+                          views:torch.Tensor, # (n, D) embeddings of a view of the same n images (row i = image i)
+                          statistic:str='mean', # 'mean' or 'min' cosine distance over the other images' clean embeddings
+                         ) -> np.ndarray:     # (n,) one distance per image
+    "Each image's cosine distance to the clean embeddings of the other images (leave-one-out)."
+    if clean.shape != views.shape: raise ValueError(f"clean {tuple(clean.shape)} and views {tuple(views.shape)} must be the same n images.")
+    if len(clean) < 2: raise ValueError("distance_to_clean_set needs at least 2 images (it leaves each image's own out).")
+    D = 1 - F.normalize(views.double(), dim=1) @ F.normalize(clean.double(), dim=1).T      # (n, n): view i to clean j
+    off = ~torch.eye(len(D), dtype=torch.bool)
+    if statistic == 'mean': return (D * off).sum(1).div(len(D) - 1).numpy()
+    if statistic == 'min': return D.masked_fill(~off, float('inf')).min(1).values.numpy()
+    raise ValueError(f"unknown statistic {statistic!r}; use 'mean' or 'min'.")
+
+# %% ../nbs/02_knowledge.ipynb #870edcee
+def plot_distance_distributions(images:torch.Tensor,   # (N,3,H,W) uint8 images of one class
+                                encoder:ImageEncoder,  # knowledge encoder
+                                transforms:Sequence[str]=('flip', 'rot90'), # views to compare with the clean images
+                                n:int=200, seed:int=0, severity:int=1,
+                                statistic:str='mean',  # see distance_to_clean_set
+                                title:str='', bins:int=25, cache_dir=None, device=None, ax=None,
+                               ):
+    "Figure 6 style: histograms of each image's distance to the clean class set, clean vs transformed. Returns (fig, distances)."
+    sample = images[sample_indices(len(images), n, seed)]
+    kw = dict(encoder=encoder, severity=severity, seed=seed, cache_dir=cache_dir, device=device)
+    clean = embed_views(sample, transform=None, **kw)
+    dists = {'clean': distance_to_clean_set(clean, clean, statistic)}
+    for t in transforms: dists[t] = distance_to_clean_set(clean, embed_views(sample, transform=t, **kw), statistic)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(4.5, 2.6), dpi=80)
+    lo, hi = min(d.min() for d in dists.values()), max(d.max() for d in dists.values())
+    for name, d in dists.items():
+        ax.hist(d, bins=np.linspace(lo, hi, bins + 1), alpha=0.5, label=f'{name} (mean {d.mean():.3f})')
+    ax.set_xlabel(f'{statistic} cosine distance to the clean class set'); ax.set_ylabel('images')
+    ax.set_title(title or f'{len(sample)} images, {getattr(encoder, "name", "")}', fontsize=9); ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig, dists
+
+# %% ../nbs/02_knowledge.ipynb #b0c30344
+def plot_distance_heatmap(table:KETable, # the KE table
+                          ax=None, title:str='KE distances (W1, cosine)',
+                         ):
+    "Heat map of the class x transform distances, positives marked '+', negatives '-'."
+    C, T = table.distances.shape
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(0.55 * T + 2, 0.32 * C + 1.4), dpi=80)
+    im = ax.imshow(table.distances, cmap='viridis', aspect='auto')
+    ax.set_xticks(range(T)); ax.set_xticklabels(table.transforms, rotation=60, ha='right', fontsize=7)
+    ax.set_yticks(range(C)); ax.set_yticklabels(table.classes, fontsize=7)
+    for i, c in enumerate(table.classes):
+        for j, t in enumerate(table.transforms):
+            mark = '+' if t in table.pairs[c].positives else '-' if t in table.pairs[c].negatives else ''
+            if mark: ax.text(j, i, mark, ha='center', va='center', color='w' if table.distances[i, j] < np.nanmean(table.distances) else 'k', fontsize=9, fontweight='bold')
+    fig.colorbar(im, ax=ax, fraction=0.04); ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/02_knowledge.ipynb #3cce8047
+def pairs_agreement(table:KETable, # a KE table
+                    truth:dict,    # class -> {transform: True if it shifts the class's meaning}
+                   ) -> dict:      # fractions over all classes, and per class the negatives that shift
+    "How often the chosen negatives shift and the chosen positives preserve meaning according to `truth`."
+    neg = [(c, t, bool(truth[c][t])) for c in table.classes for t in table.pairs[c].negatives]
+    pos = [(c, t, not truth[c][t]) for c in table.classes for t in table.pairs[c].positives]
+    best = [min(len(table.pairs[c].negatives), sum(truth[c].values())) for c in table.classes]
+    return dict(negative_agreement=float(np.mean([ok for *_, ok in neg])),
+                negative_agreement_max=sum(best) / len(neg),    # the best any ranking could score (few shifting transforms)
+                positive_agreement=float(np.mean([ok for *_, ok in pos])),
+                per_class={c: [t for t in table.pairs[c].negatives if truth[c][t]] for c in table.classes})
+
+def oracle_checks(table:KETable,   # a KE table of the synthetic classes
+                  categories:dict, # group -> class names, e.g. ke_ad.datasets.SYNTHETIC_CATEGORIES
+                  farthest:int=3,  # how many of the top ranks count as 'among the farthest'
+                 ) -> dict:        # requirement -> {class: passed}
+    "The oracle requirements of the KE issue, class by class."
+    neg = lambda c: set(table.pairs[c].negatives)
+    top = lambda c: set(table.ranking(c).transforms[::-1][:farthest])
+    return {'rotation never a negative (symmetric)': {c: not {'rot90', 'rot270'} & neg(c) for c in categories['symmetric']},
+            f'rot90 and rot270 among the {farthest} farthest (orientation)': {c: {'rot90', 'rot270'} <= top(c) for c in categories['orientation']},
+            'flip a negative (handedness)': {c: 'flip' in neg(c) for c in categories['handedness']},
+            'color_jitter a negative (colour)': {c: 'color_jitter' in neg(c) for c in categories['colour']}}
+
+# %% ../nbs/02_knowledge.ipynb #08ec6652
+def random_convnet(seed:int=0, width:int=32) -> nn.Module:
+    "A randomly initialised 3-layer conv net with global average pooling: a knowledge-free baseline encoder."
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU(), nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU(),
+                            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return net.eval()
