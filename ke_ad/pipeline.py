@@ -24,7 +24,8 @@ from .datasets import (ImageData, OneClassSplit, load_dataset, one_class_split, 
                             find_cifar10_folder)
 from .augmentations import KE_POOL
 from .knowledge import (ImageEncoder, EfficientNetLite0Encoder, load_encoder, encode, rank_transforms,
-                             select_pairs, TransformRanking, Pairs)
+                             select_pairs, TransformRanking, Pairs, KETable, plot_distance_heatmap)
+import matplotlib.pyplot as plt
 from .training import TrainConfig, CifarResNet18, train_ke, extract_features
 from .evaluation import (OCSVMScorer, KNNScorer, evaluate_protocols, per_transform_auroc,
                               shifting_list, fingerprint)
@@ -519,25 +520,9 @@ def plot_auroc_bars(results:list, title:str=''):
     return fig
 
 # %% ../nbs/06_pipeline.ipynb #1212b6bf
-def plot_ke_heatmap(out_dir, results:list):
-    "KE distance per class and transform (rows scaled to their max); + marks positives, - negatives."
-    from matplotlib.figure import Figure
-    rows = [json.loads((class_dir(out_dir, r['class'])/'ranking.json').read_text()) for r in results]
-    ts = list(KE_POOL) + sorted({t for rk in rows for t in rk['transforms']} - set(KE_POOL))
-    D = np.full((len(rows), len(ts)), np.nan)
-    for i, rk in enumerate(rows):
-        for t, d in zip(rk['transforms'], rk['distances']): D[i, ts.index(t)] = d
-    D = D / np.nanmax(D, axis=1, keepdims=True)
-    fig = Figure(figsize=(0.45 * len(ts) + 2, 0.3 * len(rows) + 1.6), dpi=80); ax = fig.subplots()
-    im = ax.imshow(D, cmap='viridis', aspect='auto')
-    for i, r in enumerate(results):
-        for t in r['positives'].split('+'): ax.text(ts.index(t), i, '+', ha='center', va='center', color='w')
-        for t in r['negatives'].split('+'): ax.text(ts.index(t), i, '-', ha='center', va='center', color='k')
-    ax.set_xticks(range(len(ts))); ax.set_xticklabels(ts, rotation=60, ha='right', fontsize=7)
-    ax.set_yticks(range(len(rows))); ax.set_yticklabels([r['class'] for r in results], fontsize=7)
-    fig.colorbar(im, ax=ax, label='distance / row max'); ax.set_title('KE: distance to clean (knowledge encoder)', fontsize=9)
-    fig.tight_layout()
-    return fig
+def plot_ke_heatmap(out_dir):
+    "The run's KE table (from ke_ranking.csv) as `knowledge.plot_distance_heatmap` draws it: + positives, - negatives."
+    return plot_distance_heatmap(KETable.from_csv(Path(out_dir)/'ke_ranking.csv'), title='KE: distance to clean (knowledge encoder)')
 
 # %% ../nbs/06_pipeline.ipynb #6464e916
 def plot_per_transform(out_dir, results:list):
@@ -561,7 +546,7 @@ def write_run_figures(out_dir, results:list, title:str=''):
     fd = Path(out_dir)/'figures'; fd.mkdir(exist_ok=True)
     if not results: return
     plot_auroc_bars(results, title).savefig(fd/'auroc_bars.png')
-    plot_ke_heatmap(out_dir, results).savefig(fd/'ke_heatmap.png')
+    fig = plot_ke_heatmap(out_dir); fig.savefig(fd/'ke_heatmap.png'); plt.close(fig)
     fig = plot_per_transform(out_dir, results)
     if fig is not None: fig.savefig(fd/'per_transform_auroc.png')
 
