@@ -374,7 +374,8 @@ def load_experiment_data(cfg:ExperimentConfig) -> tuple:
         raise ValueError(f'dataset {c.dataset} needs --data ROOT (the folder with its torchvision files; add --download to fetch them)')
     root = Path(c.data).expanduser() if c.data is not None else None
     if root is not None and not root.exists() and not c.download:
-        raise FileNotFoundError(f'data root {root} does not exist; check --data (or add --download for {c.dataset})')
+        fix = 'point --data at your image folder' if c.dataset == 'folder' else f'check --data, or add --download to fetch {c.dataset} there'
+        raise FileNotFoundError(f'data root {root} does not exist; {fix}')
     return tuple(load_dataset(c.dataset, root=root, split=s, download=c.download) for s in ('train', 'test'))
 
 # %% ../nbs/06_pipeline.ipynb #504b4eed
