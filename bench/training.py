@@ -20,7 +20,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from ke_ad.augmentations import KE_POOL, apply_transform, to_float
 from ke_ad.losses import ke_loss
-from ke_ad.training import CifarResNet18, embed_views, make_views, pick_device
+from ke_ad.training import CifarResNet18, forward_views, make_views, pick_device
 
 
 def sync(device):
@@ -54,7 +54,7 @@ def main():
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
 
     def update(x, pos, neg):
-        z, zp, zn = embed_views(model, x, pos, neg)
+        z, zp, zn = forward_views(model, x, pos, neg)
         loss = ke_loss(z, zp, zn)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
 
