@@ -10,12 +10,13 @@ import numpy as np
 import torch
 from sklearn.svm import OneClassSVM
 from sklearn.metrics import roc_auc_score, balanced_accuracy_score
+import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['SHIFTING_LISTS', 'as_feature_matrix', 'OCSVMScorer', 'knn_distances', 'KNNScorer', 'as_score_vector', 'auroc',
            'one_vs_one_auroc', 'balanced_accuracy', 'ShiftingList', 'shifting_list', 'fingerprint', 'derived_seed',
            'assign_transforms', 'transform_images', 'ShiftedTestSet', 'make_shifted_test_set', 'ssa_labels',
-           'protocol_metrics', 'evaluate_protocols', 'per_transform_auroc']
+           'protocol_metrics', 'evaluate_protocols', 'per_transform_auroc', 'plot_per_transform_heatmap']
 
 # %% ../nbs/05_evaluation.ipynb #faf41a23
 from .augmentations import KE_POOL, apply_per_image, to_float, to_uint8
@@ -458,3 +459,30 @@ def per_transform_auroc(score_fn, # images uint8 -> (N,) scores, higher = more a
         images = transform_images(split.test, [t] * len(y), severity, derived_seed(seed, f'per_transform|{t}'))
         out[t] = auroc(y, as_score_vector(score_fn(images), len(y), f'score_fn(test images under {t})'))
     return out
+
+# %% ../nbs/05_evaluation.ipynb #2ce176aa
+def plot_per_transform_heatmap(breakdowns:dict, # {method: {class: {transform: AUROC}}}
+                               transforms=None, # column order (default: the first table's order)
+                               marks:dict=None, # {class: [transforms to outline]}, e.g. the KE negatives
+                              ):
+    "Heat map of per-transform AUROC, one panel per method, shared colour scale 0..1, values printed in %."
+    if not breakdowns or not all(breakdowns.values()): raise ValueError(
+        'nothing to plot: each method needs {class: {transform: AUROC}}; compute it with evaluation.per_transform_auroc.')
+    first = next(iter(breakdowns.values()))
+    transforms = list(transforms or next(iter(first.values())))
+    classes = list(first)
+    fig, axes = plt.subplots(1, len(breakdowns), figsize=(0.42 * len(transforms) * len(breakdowns) + 1.8, 0.32 * len(classes) + 1.6),
+                             dpi=80, squeeze=False, sharey=True)
+    for ax, (method, table) in zip(axes[0], breakdowns.items()):
+        m = np.array([[table.get(c, {}).get(t, np.nan) for t in transforms] for c in classes], dtype=float)
+        im = ax.imshow(m, vmin=0, vmax=1, cmap='RdYlGn', aspect='auto')
+        for (i, j), v in np.ndenumerate(m):
+            if not np.isnan(v): ax.text(j, i, f'{100 * v:.0f}', ha='center', va='center', fontsize=6)
+        for i, c in enumerate(classes):
+            for t in (marks or {}).get(c, []):
+                if t in transforms: ax.add_patch(plt.Rectangle((transforms.index(t) - .5, i - .5), 1, 1, fill=False, lw=1.5, ec='k'))
+        ax.set_xticks(range(len(transforms)), [t.replace('_', ' ') for t in transforms], rotation=60, ha='right', fontsize=7)
+        ax.set_yticks(range(len(classes)), [c[:16] for c in classes], fontsize=7)
+        ax.set_title(method, fontsize=9)
+    fig.colorbar(im, ax=axes[0].tolist(), fraction=0.04, label='AUROC')
+    return fig

@@ -28,7 +28,7 @@ from .knowledge import (ImageEncoder, EfficientNetLite0Encoder, load_encoder, en
 import matplotlib.pyplot as plt
 from .training import TrainConfig, CifarResNet18, train_ke, extract_features
 from .evaluation import (OCSVMScorer, KNNScorer, evaluate_protocols, per_transform_auroc,
-                              shifting_list, fingerprint)
+                              plot_per_transform_heatmap, shifting_list, fingerprint)
 
 # %% ../nbs/06_pipeline.ipynb #ac18f07b
 def as_uint8_images(images, # uint8 images (N, 3, H, W): a torch tensor or a numpy array
@@ -527,29 +527,19 @@ def plot_ke_heatmap(out_dir):
 
 # %% ../nbs/06_pipeline.ipynb #6464e916
 def plot_per_transform(out_dir, results:list):
-    "AUROC (%) per class when the whole test set carries one transform (severity of the test sets)."
-    from matplotlib.figure import Figure
-    pts = [(r['class'], class_dir(out_dir, r['class'])/'per_transform.json') for r in results]
-    pts = [(c, json.loads(f.read_text())) for c, f in pts if f.exists()]
-    if not pts: return None
-    ts = list(pts[0][1])
-    A = np.array([[100 * p[t] for t in ts] for _, p in pts])
-    fig = Figure(figsize=(0.45 * len(ts) + 2, 0.3 * len(pts) + 1.6), dpi=80); ax = fig.subplots()
-    im = ax.imshow(A, cmap='RdYlGn', vmin=0, vmax=100, aspect='auto')
-    ax.set_xticks(range(len(ts))); ax.set_xticklabels(ts, rotation=60, ha='right', fontsize=7)
-    ax.set_yticks(range(len(pts))); ax.set_yticklabels([c for c, _ in pts], fontsize=7)
-    fig.colorbar(im, ax=ax, label='AUROC (%)'); ax.set_title('AUROC per test-set transform', fontsize=9)
-    fig.tight_layout()
-    return fig
+    "AUROC per class and test-set transform, KE negatives outlined (`evaluation.plot_per_transform_heatmap`); None if not computed."
+    tables = {r['class']: json.loads(f.read_text()) for r in results if (f := class_dir(out_dir, r['class'])/'per_transform.json').exists()}
+    if not tables: return None
+    marks = {r['class']: r['negatives'].split('+') for r in results if r.get('negatives')}
+    return plot_per_transform_heatmap({'AUROC per test-set transform': tables}, marks=marks)
 
 def write_run_figures(out_dir, results:list, title:str=''):
     "Save figures/auroc_bars.png, figures/ke_heatmap.png and figures/per_transform_auroc.png."
     fd = Path(out_dir)/'figures'; fd.mkdir(exist_ok=True)
     if not results: return
     plot_auroc_bars(results, title).savefig(fd/'auroc_bars.png')
-    fig = plot_ke_heatmap(out_dir); fig.savefig(fd/'ke_heatmap.png'); plt.close(fig)
-    fig = plot_per_transform(out_dir, results)
-    if fig is not None: fig.savefig(fd/'per_transform_auroc.png')
+    for name, fig in [('ke_heatmap.png', plot_ke_heatmap(out_dir)), ('per_transform_auroc.png', plot_per_transform(out_dir, results))]:
+        if fig is not None: fig.savefig(fd/name, bbox_inches='tight'); plt.close(fig)
 
 # %% ../nbs/06_pipeline.ipynb #38db846f
 def _new_run(cfg:ExperimentConfig, out:Path) -> dict:

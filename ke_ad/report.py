@@ -14,13 +14,13 @@ import matplotlib.pyplot as plt
 __all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5_SOURCE', 'PAPER_TABLE5', 'PEER_CIFAR10_SD_CLAIMS', 'paper_mean',
            'NotARunFolderError', 'is_run_folder', 'Run', 'load_run', 'find_runs', 'ComparisonTable',
            'comparison_tables', 'paper_comparison_table', 'plot_protocol_bars', 'per_transform_table',
-           'plot_per_transform_heatmap', 'experiment_config', 'plot_run_pairs', 'plot_runs_per_transform',
-           'write_report']
+           'experiment_config', 'plot_run_pairs', 'plot_runs_per_transform', 'write_report']
 
 # %% ../nbs/07_paper_figures.ipynb #5a22e6ff
 from .datasets import CIFAR100_COARSE
 from .knowledge import KETable, plot_pairs
 from .pipeline import ExperimentConfig, load_experiment_data, plot_auroc_bars, class_dir
+from .evaluation import plot_per_transform_heatmap
 
 # %% ../nbs/07_paper_figures.ipynb #0d84020a
 _TABLE5_TEXT = """\
@@ -322,33 +322,7 @@ def per_transform_table(run:Run, # a run folder read with `load_run`
     "{class: {transform: AUROC}} from the run's classes/<class>/per_transform.json files (classes without one are left out)."
     return {c: pt for c in run.classes if (pt := run.per_transform(c)) is not None}
 
-def plot_per_transform_heatmap(breakdowns:dict, # {method: {class: {transform: AUROC}}}
-                               transforms=None, # column order (default: the first table's order)
-                               marks:dict=None, # {class: [transforms to outline]}, e.g. the KE negatives
-                              ):
-    "Heat map of per-transform AUROC, one panel per method, shared colour scale 0..1, values printed in %."
-    if not breakdowns or not all(breakdowns.values()): raise ValueError(
-        'nothing to plot: each method needs {class: {transform: AUROC}}; compute it with evaluation.per_transform_auroc.')
-    first = next(iter(breakdowns.values()))
-    transforms = list(transforms or next(iter(first.values())))
-    classes = list(first)
-    fig, axes = plt.subplots(1, len(breakdowns), figsize=(0.42 * len(transforms) * len(breakdowns) + 1.8, 0.32 * len(classes) + 1.6),
-                             dpi=80, squeeze=False, sharey=True)
-    for ax, (method, table) in zip(axes[0], breakdowns.items()):
-        m = np.array([[table.get(c, {}).get(t, np.nan) for t in transforms] for c in classes], dtype=float)
-        im = ax.imshow(m, vmin=0, vmax=1, cmap='RdYlGn', aspect='auto')
-        for (i, j), v in np.ndenumerate(m):
-            if not np.isnan(v): ax.text(j, i, f'{100 * v:.0f}', ha='center', va='center', fontsize=6)
-        for i, c in enumerate(classes):
-            for t in (marks or {}).get(c, []):
-                if t in transforms: ax.add_patch(plt.Rectangle((transforms.index(t) - .5, i - .5), 1, 1, fill=False, lw=1.5, ec='k'))
-        ax.set_xticks(range(len(transforms)), [t.replace('_', ' ') for t in transforms], rotation=60, ha='right', fontsize=7)
-        ax.set_yticks(range(len(classes)), [c[:16] for c in classes], fontsize=7)
-        ax.set_title(method, fontsize=9)
-    fig.colorbar(im, ax=axes[0].tolist(), fraction=0.04, label='AUROC')
-    return fig
-
-# %% ../nbs/07_paper_figures.ipynb #494c6b85
+# %% ../nbs/07_paper_figures.ipynb #c8cc6968
 def experiment_config(run:Run, # a run folder read with `load_run`
                      ) -> ExperimentConfig:
     "The ExperimentConfig recorded in a run's config.json (to rebuild its data, splits, detector)."
@@ -367,7 +341,7 @@ def plot_run_pairs(run:Run, # a run folder read with `load_run`
     if data is None: data = load_experiment_data(cfg)[0]
     return plot_pairs(data, KETable.from_csv(run.path / 'ke_ranking.csv'), classes, severity=cfg.train_severity, seed=cfg.seed)
 
-# %% ../nbs/07_paper_figures.ipynb #0a610064
+# %% ../nbs/07_paper_figures.ipynb #bf0d554c
 def plot_runs_per_transform(runs:dict, # {label: Run}, e.g. {'KE': ke_run, 'frozen kNN': knn_run}
                            ):
     "Per-transform AUROC heat maps of several runs (same classes), KE negatives outlined (from the first KE run)."
@@ -378,7 +352,7 @@ def plot_runs_per_transform(runs:dict, # {label: Run}, e.g. {'KE': ke_run, 'froz
     marks = {row['class']: row['negatives'] for row in ke.results} if ke else None
     return plot_per_transform_heatmap(tables, marks=marks)
 
-# %% ../nbs/07_paper_figures.ipynb #46077f1c
+# %% ../nbs/07_paper_figures.ipynb #9909ccb4
 def write_report(root, # a run folder, or a folder with run folders below it
                  dataset=None, # restrict to one dataset
                 ) -> Path:
