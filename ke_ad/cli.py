@@ -162,7 +162,7 @@ def cli(argv:list|None=None, # arguments without the program name (None = sys.ar
         print(f'ke_ad: error: {msg}', file=sys.stderr); return 2
     except KeyboardInterrupt:
         print(f'ke_ad: interrupted; finished classes are saved. Continue with: ke_ad {args.command} --resume --out {args.out}'
-              if args.command == 'run' else f'ke_ad: interrupted; rerun the same command to continue', file=sys.stderr)
+              if args.command == 'run' else 'ke_ad: interrupted; rerun the same command to continue', file=sys.stderr)
         return 130
     return 0
 

@@ -11,7 +11,7 @@ __all__ = ['CIFAR100_FINE', 'CIFAR100_COARSE', 'CIFAR100_FINE_TO_COARSE', 'SVHN_
 
 # %% ../nbs/00_datasets.ipynb #59861862
 import os, pickle, tarfile, tempfile, shutil, warnings, math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
@@ -254,7 +254,7 @@ def load_image_folder(root,                    # folder with one sub-folder per 
     for label, (_, files) in enumerate(folders):
         for f in files:
             try: images.append(_read_image(f, size)); labels.append(label)
-            except CorruptImageError as e:
+            except CorruptImageError:
                 if not skip_corrupt: raise
                 bad.append(str(f))
     if bad: warnings.warn(f"skipped {len(bad)} unreadable image file(s): {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluation.ipynb #936b9775
 from __future__ import annotations
-import hashlib, math
+import hashlib
 from dataclasses import dataclass, field
 import numpy as np
 import torch

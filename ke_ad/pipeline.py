@@ -4,8 +4,8 @@
 
 # %% ../nbs/06_pipeline.ipynb #312fc84c
 from __future__ import annotations
-import json, os, re, sys, time, platform, warnings, dataclasses, csv, functools
-from dataclasses import dataclass, field, asdict, fields, replace
+import json, os, time, platform, warnings, dataclasses, csv, functools
+from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import numpy as np
 import torch
@@ -13,17 +13,17 @@ import torch
 # %% auto #0
 __all__ = ['SCORERS', 'METHODS', 'DETECTOR_FORMAT', 'DETECTOR_FORMAT_VERSION', 'N_PROBES', 'DATASETS', 'PRESETS',
            'RESUME_IGNORES', 'TRAINING_FIELDS', 'RESULT_COLUMNS', 'as_uint8_images', 'DetectorFileError', 'KEDetector',
-           'knowledge_encoder', 'write_json', 'ExperimentConfig', 'detector_from_config', 'load_experiment_data',
-           'resolve_classes', 'RunFolderError', 'versions', 'config_differences', 'check_run_folder', 'class_dir',
-           'class_shifting', 'run_class', 'finished_results', 'write_run_tables', 'plot_auroc_bars', 'plot_ke_heatmap',
+           'write_json', 'ExperimentConfig', 'detector_from_config', 'load_experiment_data', 'resolve_classes',
+           'RunFolderError', 'versions', 'config_differences', 'check_run_folder', 'class_dir', 'class_shifting',
+           'run_class', 'finished_results', 'write_run_tables', 'plot_auroc_bars', 'plot_ke_heatmap',
            'plot_per_transform', 'write_run_figures', 'run_experiment']
 
 # %% ../nbs/06_pipeline.ipynb #22cf43e2
 import ke_ad
-from .datasets import (ImageData, OneClassSplit, load_dataset, one_class_split, class_index,
+from .datasets import (ImageData, load_dataset, one_class_split, class_index,
                             find_cifar10_folder)
 from .augmentations import KE_POOL
-from .knowledge import (ImageEncoder, EfficientNetLite0Encoder, load_encoder, encode, rank_transforms,
+from .knowledge import (ImageEncoder, load_encoder, encode, rank_transforms,
                              select_pairs, TransformRanking, Pairs, KETable, plot_distance_heatmap)
 import matplotlib.pyplot as plt
 from .training import TrainConfig, CifarResNet18, train_ke, extract_features
@@ -107,17 +107,10 @@ def _make_scorer(det:KEDetector):
     if det.scorer == 'ocsvm': return OCSVMScorer(kernel=det.kernel, gamma=det.gamma, nu=det.nu)
     return KNNScorer(k=det.knn_k, contamination=det.nu)
 
-def knowledge_encoder(spec:str, # 'efficientnet-lite0[@SIZE]' or any `load_encoder` spec, e.g. 'clip:ViT-L-14:openai'
-                      device=None) -> ImageEncoder:
-    "`load_encoder`, plus 'efficientnet-lite0@SIZE': the offline encoder at a lower input size (faster on a CPU)."
-    m = re.fullmatch(r'efficientnet-lite0@(\d+)', str(spec).strip().lower())
-    if m: return EfficientNetLite0Encoder(device, image_size=int(m.group(1)))
-    return load_encoder(spec, device=device)
-
 def _get_encoder(det:KEDetector, encoder=None) -> ImageEncoder:
-    "The given encoder, the one already loaded, or a fresh `knowledge_encoder(det.knowledge)`."
+    "The given encoder, the one already loaded, or a fresh `load_encoder(det.knowledge)`."
     if encoder is not None: return encoder
-    if getattr(det, 'encoder_', None) is None: det.encoder_ = knowledge_encoder(det.knowledge, device=det.device)
+    if getattr(det, 'encoder_', None) is None: det.encoder_ = load_encoder(det.knowledge, device=det.device)
     return det.encoder_
 
 # %% ../nbs/06_pipeline.ipynb #4866178f
@@ -576,7 +569,7 @@ def run_experiment(config:ExperimentConfig, # what to run
     pending = [c for c in cfg.classes if not (class_dir(out, c)/'result.json').exists()]
     if pending and encoder is None:
         if progress: print(f'loading knowledge encoder {cfg.knowledge} ...', flush=True)
-        encoder = knowledge_encoder(cfg.knowledge, device=cfg.device)
+        encoder = load_encoder(cfg.knowledge, device=cfg.device)
     meta = saved if saved is not None else _new_run(cfg, out)
     say = (lambda *a: print(*a, flush=True)) if progress else (lambda *a: None)
     t_run = time.time()

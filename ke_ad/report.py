@@ -8,7 +8,6 @@ import csv, json, math, os
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5_SOURCE', 'PAPER_TABLE5', 'PEER_CIFAR10_SD_CLAIMS', 'paper_mean',
