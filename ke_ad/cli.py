@@ -9,12 +9,12 @@ __all__ = ['USER_ERRORS', 'build_parser', 'typed_options', 'saved_config', 'conf
 # %% ../nbs/08_cli.ipynb #6306776f
 import argparse, os, sys, time, json
 from pathlib import Path
-from dataclasses import replace, fields
+from dataclasses import replace
 import numpy as np
 
 # %% ../nbs/08_cli.ipynb #08f5a9a4
 from .pipeline import (ExperimentConfig, PRESETS, DATASETS, SCORERS, METHODS, run_experiment,
-                            RunFolderError, DetectorFileError)
+                            run_config, RunFolderError, DetectorFileError)
 from .knowledge import KnowledgeUnavailable
 from .training import NonFiniteLossError
 
@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--k', type=int, help='positives and negatives per class (paper: 2)')
     r.add_argument('--batch_size', type=int); r.add_argument('--lr', type=float)
     r.add_argument('--scorer', choices=SCORERS); r.add_argument('--nu', type=float); r.add_argument('--knn_k', type=int)
+    r.add_argument('--normalize', action=argparse.BooleanOptionalAction, default=None,
+                   help='one-class SVM on L2-normalised features (default preset: on; paper preset: off)')
     r.add_argument('--shifting', type=_csv_list, help='dataset folder: transforms that shift meaning (default: KE negatives)')
     r.add_argument('--no_per_transform', action='store_true', help='skip the per-transform AUROC breakdown')
     r.add_argument('--out', help='run folder (default: runs/<dataset>-<preset>-<time>)')
@@ -67,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 _ARG_TO_FIELD = dict(dataset='dataset', data='data', classes='classes', preset='preset', method='method',
                      knowledge='knowledge', k='k', epochs='epochs', width='width', batch_size='batch_size', lr='lr',
                      n_train='n_train', n_test='n_test_per_class', n_rank='n_rank', n_synthetic='n_synthetic',
-                     scorer='scorer', nu='nu', knn_k='knn_k', shifting='shifting', device='device', seed='seed',
+                     scorer='scorer', nu='nu', normalize='normalize', knn_k='knn_k', shifting='shifting', device='device', seed='seed',
                      download='download')
 
 def typed_options(args) -> dict:
@@ -80,8 +82,7 @@ def saved_config(out) -> ExperimentConfig|None:
     "The ExperimentConfig stored in a run folder's config.json (None if there is none)."
     f = Path(out)/'config.json'
     if not f.exists(): return None
-    d = json.loads(f.read_text())
-    return ExperimentConfig.from_dict({k.name: d[k.name] for k in fields(ExperimentConfig) if k.name in d})
+    return run_config(json.loads(f.read_text()))
 
 def config_from_args(args, resume:bool) -> ExperimentConfig:
     "The config a command runs: the saved one (when resuming) or a new one, with the typed options on top."

@@ -45,13 +45,18 @@ class OCSVMScorer:
                  kernel:str='sigmoid', # sklearn kernel; the paper uses 'sigmoid'
                  gamma='auto', # kernel coefficient; 'auto' = 1 / n_features
                  nu:float=0.2, # upper bound on the fraction of training points treated as outliers
+                 normalize:bool=False, # L2-normalise every feature vector first (see below); the paper does not
                  **svm_kwargs): # any other `sklearn.svm.OneClassSVM` argument (coef0, degree, tol, ...)
         self.params = dict(kernel=kernel, gamma=gamma, nu=nu, **svm_kwargs)
+        self.normalize = normalize
         self.threshold_ = 0.0   # predict() flags score >= threshold_, i.e. sklearn decision_function <= 0
         self.svm_ = None
 
+    def _rows(self, x:np.ndarray) -> np.ndarray:
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12) if self.normalize else x
+
     def fit(self, train_features) -> 'OCSVMScorer': # features of clean normal-class training images
-        x = as_feature_matrix(train_features, 'train_features')
+        x = self._rows(as_feature_matrix(train_features, 'train_features'))
         if len(x) < 2: raise ValueError(f"OCSVMScorer needs at least 2 training features, got {len(x)}.")
         self.svm_ = OneClassSVM(**self.params).fit(x)
         self.n_features_in_ = x.shape[1]
@@ -63,7 +68,7 @@ class OCSVMScorer:
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"features have {x.shape[1]} dimensions but the scorer was fitted on "
                              f"{self.n_features_in_}; use the same encoder/model for training and test features.")
-        return x
+        return self._rows(x)
 
     def score(self, features) -> np.ndarray: # (n,) anomaly scores, higher = more anomalous
         "Anomaly score = minus sklearn's decision_function."
@@ -75,9 +80,10 @@ class OCSVMScorer:
         x = self._check(features)
         return (self.svm_.predict(x) == -1).astype(np.int64)
 
-    def __repr__(self): return f"OCSVMScorer({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+    def __repr__(self):
+        return f"OCSVMScorer({', '.join(f'{k}={v!r}' for k, v in {**self.params, 'normalize': self.normalize}.items())})"
 
-# %% ../nbs/05_evaluation.ipynb #e15a7950
+# %% ../nbs/05_evaluation.ipynb #86aef0c3
 def knn_distances(queries:torch.Tensor, # (n, d) float32 query features
                   reference:torch.Tensor, # (m, d) float32 reference (training) features
                   k:int, # number of neighbours
@@ -89,7 +95,7 @@ def knn_distances(queries:torch.Tensor, # (n, d) float32 query features
            for i in range(0, len(queries), rows)]
     return torch.cat(out)
 
-# %% ../nbs/05_evaluation.ipynb #fceba7d0
+# %% ../nbs/05_evaluation.ipynb #39b73836
 class KNNScorer:
     "kNN scorer: distance to the `k` nearest training features. Higher = more anomalous."
     def __init__(self,
@@ -132,7 +138,7 @@ class KNNScorer:
 
     def __repr__(self): return f"KNNScorer(k={self.k}, reduce={self.reduce!r}, contamination={self.contamination})"
 
-# %% ../nbs/05_evaluation.ipynb #49a181de
+# %% ../nbs/05_evaluation.ipynb #1ca9bac6
 def as_score_vector(scores, # (n,) scores as tensor/array/list
                     n:int|None=None, # expected length, if known
                     what:str='scores', # name used in error messages
@@ -150,7 +156,7 @@ def as_score_vector(scores, # (n,) scores as tensor/array/list
                          "check the features/scorer that produced them.")
     return s
 
-# %% ../nbs/05_evaluation.ipynb #0a6f2a65
+# %% ../nbs/05_evaluation.ipynb #73b7ea50
 def auroc(labels, # (n,) 0 = normal, 1 = anomaly
           scores, # (n,) continuous scores, higher = more anomalous
          ) -> float: # area under the ROC curve, in [0, 1]
@@ -165,7 +171,7 @@ def auroc(labels, # (n,) 0 = normal, 1 = anomaly
                          "score a test set that contains both (e.g. other classes as anomalies).")
     return float(roc_auc_score(y, s))
 
-# %% ../nbs/05_evaluation.ipynb #5dbb97d9
+# %% ../nbs/05_evaluation.ipynb #25f36825
 def one_vs_one_auroc(scores, # (n,) scores, higher = more anomalous
                      test_classes, # (n,) original class index of each image
                      normal_index:int, # index of the normal class
@@ -186,7 +192,7 @@ def one_vs_one_auroc(scores, # (n,) scores, higher = more anomalous
     mean = float(np.mean(list(per.values())))
     return (mean, per) if return_per_group else mean
 
-# %% ../nbs/05_evaluation.ipynb #062d8e91
+# %% ../nbs/05_evaluation.ipynb #d4ab1284
 def balanced_accuracy(labels, # (n,) 0 = normal, 1 = anomaly
                       hard_predictions, # (n,) 0/1 predictions, 1 = anomaly
                      ) -> float: # (TPR + TNR) / 2 -- what the authors' code reported as "AUROC"
@@ -200,7 +206,7 @@ def balanced_accuracy(labels, # (n,) 0 = normal, 1 = anomaly
     if len(np.unique(y)) < 2: raise ValueError("balanced accuracy needs both normal and anomalous labels.")
     return float(balanced_accuracy_score(y, p.astype(np.int64)))
 
-# %% ../nbs/05_evaluation.ipynb #01c7d0fb
+# %% ../nbs/05_evaluation.ipynb #70b318b9
 _GN, _GB, _R90, _R270, _CJ, _FLIP = 'gaussian_noise', 'glass_blur', 'rot90', 'rot270', 'color_jitter', 'flip'
 _C10_ROT, _C10_PLAIN = [_GN, _GB, _R90, _R270], [_GN, _GB]
 _C100 = {0: [_GN, _GB], 4: [_GN, _CJ], 9: [_GN, _GB, _R90, _R270], 10: [_GN, _GB, _CJ], 11: [_GN, _R90, _R270]}
@@ -219,7 +225,7 @@ SHIFTING_LISTS = {
     'svhn': {str(d): list(_SVHN.get(d, [_GN, _GB, _FLIP, _R90, _R270])) for d in range(10)},
 }
 
-# %% ../nbs/05_evaluation.ipynb #34c80a97
+# %% ../nbs/05_evaluation.ipynb #66f775b7
 class ShiftingList(list):
     "A list of meaning-shifting transform names with a `.source` saying where it came from."
     def __init__(self, transforms, source:str):
@@ -233,7 +239,7 @@ def _resolve_class(names:list, cls, dataset:str) -> str:
     if str(cls) in names: return str(cls)
     raise ValueError(f"unknown class {cls!r} for {dataset}; valid names: {names}.")
 
-# %% ../nbs/05_evaluation.ipynb #1c4a55cb
+# %% ../nbs/05_evaluation.ipynb #4eb48bc5
 def shifting_list(dataset:str, # 'cifar10', 'cifar100', 'svhn', 'synthetic' or any other (e.g. 'folder')
                   cls, # class name or index (CIFAR-100: coarse superclass)
                   user:list|None=None, # explicit list of meaning-shifting transforms (takes precedence)
@@ -265,7 +271,7 @@ def shifting_list(dataset:str, # 'cifar10', 'cifar100', 'svhn', 'synthetic' or a
     if unknown: raise ValueError(f"shifting list has transforms not in the pool: {unknown}; choose from {list(pool)}.")
     return out
 
-# %% ../nbs/05_evaluation.ipynb #f8670056
+# %% ../nbs/05_evaluation.ipynb #6c77ce5c
 def fingerprint(*parts, # tensors, arrays, strings, lists of strings, ints or floats
                ) -> str: # sha256 hex digest
     "SHA-256 over the parts' bytes, with each part's type, dtype and shape included (so [1,2] != [[1],[2]])."
@@ -283,7 +289,7 @@ def fingerprint(*parts, # tensors, arrays, strings, lists of strings, ints or fl
         else: raise TypeError(f"cannot fingerprint a {type(p).__name__}; pass tensors, arrays, strings or numbers.")
     return h.hexdigest()
 
-# %% ../nbs/05_evaluation.ipynb #6c77ce5c
+# %% ../nbs/05_evaluation.ipynb #1aebee4c
 def derived_seed(seed:int, # the recorded seed
                  tag:str, # what the stream is for
                 ) -> int: # a 63-bit seed, distinct per tag
@@ -299,7 +305,7 @@ def assign_transforms(n:int, # number of test images
     g = torch.Generator().manual_seed(derived_seed(seed, 'assign'))
     return [pool[i] for i in torch.randint(len(pool), (n,), generator=g).tolist()]
 
-# %% ../nbs/05_evaluation.ipynb #1aebee4c
+# %% ../nbs/05_evaluation.ipynb #c254d6c0
 _CHUNK = 1000   # images transformed per step; part of the definition of a shifted set (do not change)
 
 def _check_images(images, what='test images'):
@@ -327,7 +333,7 @@ def transform_images(images:torch.Tensor, # uint8 (N, 3, H, W)
         out[i:i + _CHUNK] = to_uint8(apply_per_image(x, list(names[i:i + _CHUNK]), severity, generator=g))
     return out
 
-# %% ../nbs/05_evaluation.ipynb #2c6a39e4
+# %% ../nbs/05_evaluation.ipynb #4701f139
 @dataclass
 class ShiftedTestSet:
     "A test set in which image i carries `transforms[i]` at `severity`, reproducible from `seed`."
@@ -350,7 +356,7 @@ def make_shifted_test_set(test_images:torch.Tensor, # uint8 (N, 3, H, W) clean t
     images = transform_images(test_images, names, severity, derived_seed(seed, 'pixels'))
     return ShiftedTestSet(images, names, int(seed), int(severity), fingerprint(images, names), list(pool))
 
-# %% ../nbs/05_evaluation.ipynb #f48453eb
+# %% ../nbs/05_evaluation.ipynb #6caac771
 def ssa_labels(test_classes, # (n,) original class index per test image
                normal_index:int, # the normal class
                transforms:list[str], # (n,) transform name per image
@@ -362,7 +368,7 @@ def ssa_labels(test_classes, # (n,) original class index per test image
     shifted = np.isin(np.asarray(transforms, dtype=object), list(shifting)) & (c == normal_index)
     return ((c != normal_index) | shifted).astype(np.int64)
 
-# %% ../nbs/05_evaluation.ipynb #5fb0c15a
+# %% ../nbs/05_evaluation.ipynb #cf3b4a9d
 def _labels_of(split):
     y = np.asarray(split.test_labels.cpu()).astype(np.int64)
     c = np.asarray(split.test_classes.cpu()).astype(np.int64)
@@ -379,7 +385,7 @@ def _hard(fn, threshold, images, scores):
     if fn is not None: return np.asarray(fn(images)).astype(np.int64).ravel()
     return None
 
-# %% ../nbs/05_evaluation.ipynb #f8823fa1
+# %% ../nbs/05_evaluation.ipynb #dacf2507
 def protocol_metrics(y, c, normal_index:int, # SD/SPD labels (0/1), original classes, normal class
                      sd, spd, # scores on the clean and on the shifted images
                      y_ssa, # SSA labels of the shifted images
@@ -406,7 +412,7 @@ def protocol_metrics(y, c, normal_index:int, # SD/SPD labels (0/1), original cla
     if pred_sd is None: notes.append("balanced accuracies are NaN: no hard predictions given")
     return r, notes
 
-# %% ../nbs/05_evaluation.ipynb #fbf5e974
+# %% ../nbs/05_evaluation.ipynb #4eec6496
 def evaluate_protocols(score_fn, # images uint8 (N,3,H,W) -> (N,) scores, higher = more anomalous
                        split, # a ke_ad.datasets.OneClassSplit
                        shifting:list, # the normal class's shifting list (see `shifting_list`)
@@ -445,7 +451,7 @@ def evaluate_protocols(score_fn, # images uint8 (N,3,H,W) -> (N,) scores, higher
     if return_scores: r.update(sd_scores=sd, spd_scores=spd)
     return r
 
-# %% ../nbs/05_evaluation.ipynb #181b3a72
+# %% ../nbs/05_evaluation.ipynb #9f03d789
 def per_transform_auroc(score_fn, # images uint8 -> (N,) scores, higher = more anomalous
                         split, # a ke_ad.datasets.OneClassSplit
                         pool:list=KE_POOL, # transforms to evaluate, one at a time
@@ -460,7 +466,7 @@ def per_transform_auroc(score_fn, # images uint8 -> (N,) scores, higher = more a
         out[t] = auroc(y, as_score_vector(score_fn(images), len(y), f'score_fn(test images under {t})'))
     return out
 
-# %% ../nbs/05_evaluation.ipynb #2ce176aa
+# %% ../nbs/05_evaluation.ipynb #28414be7
 def plot_per_transform_heatmap(breakdowns:dict, # {method: {class: {transform: AUROC}}}
                                transforms=None, # column order (default: the first table's order)
                                marks:dict=None, # {class: [transforms to outline]}, e.g. the KE negatives

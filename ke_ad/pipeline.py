@@ -12,11 +12,11 @@ import torch
 
 # %% auto #0
 __all__ = ['SCORERS', 'METHODS', 'DETECTOR_FORMAT', 'DETECTOR_FORMAT_VERSION', 'N_PROBES', 'DATASETS', 'PRESETS',
-           'RESUME_IGNORES', 'TRAINING_FIELDS', 'RESULT_COLUMNS', 'as_uint8_images', 'DetectorFileError', 'KEDetector',
-           'write_json', 'ExperimentConfig', 'detector_from_config', 'load_experiment_data', 'resolve_classes',
-           'RunFolderError', 'versions', 'config_differences', 'check_run_folder', 'class_dir', 'class_shifting',
-           'run_class', 'finished_results', 'write_run_tables', 'plot_auroc_bars', 'plot_ke_heatmap',
-           'plot_per_transform', 'write_run_figures', 'run_experiment']
+           'RESUME_IGNORES', 'TRAINING_FIELDS', 'LEGACY_VALUES', 'RESULT_COLUMNS', 'as_uint8_images',
+           'DetectorFileError', 'KEDetector', 'write_json', 'ExperimentConfig', 'detector_from_config',
+           'load_experiment_data', 'resolve_classes', 'RunFolderError', 'versions', 'run_config', 'config_differences',
+           'check_run_folder', 'class_dir', 'class_shifting', 'run_class', 'finished_results', 'write_run_tables',
+           'plot_auroc_bars', 'plot_ke_heatmap', 'plot_per_transform', 'write_run_figures', 'run_experiment']
 
 # %% ../nbs/06_pipeline.ipynb #22cf43e2
 import ke_ad
@@ -71,6 +71,7 @@ class KEDetector:
                  nu:float=0.2, # OneClassSVM nu; for 'knn' the fraction of training images above the threshold
                  kernel:str='sigmoid', # OneClassSVM kernel
                  gamma='auto', # OneClassSVM gamma
+                 normalize:bool=False, # OneClassSVM on L2-normalised features (the paper: raw features)
                  knn_k:int=2, # neighbours for the kNN scorer
                  method:str='ke', # 'ke' = train with the KE pairs; 'frozen' = score the encoder's own features
                  pool:list|None=None, # transform pool (None = KE_POOL)
@@ -84,12 +85,12 @@ class KEDetector:
             raise ValueError(f'k={k} needs 2k distinct transforms; the pool has {len(pool)}: use 1 <= k <= {len(pool)//2}')
         self.knowledge, self.k, self.skip_closest, self.n_rank, self.rank_method = knowledge, k, skip_closest, n_rank, rank_method
         self.train = TrainConfig() if train is None else train
-        self.scorer, self.nu, self.kernel, self.gamma, self.knn_k = scorer, nu, kernel, gamma, knn_k
+        self.scorer, self.nu, self.kernel, self.gamma, self.normalize, self.knn_k = scorer, nu, kernel, gamma, normalize, knn_k
         self.method, self.pool, self.device, self.seed = method, pool, device, seed
 
     def get_params(self) -> dict:
         "The constructor arguments (JSON-ready; `train` as a dict)."
-        names = ('knowledge k skip_closest n_rank rank_method scorer nu kernel gamma knn_k method pool device seed').split()
+        names = ('knowledge k skip_closest n_rank rank_method scorer nu kernel gamma normalize knn_k method pool device seed').split()
         return {**{n: getattr(self, n) for n in names}, 'train': self.train.to_dict()}
 
     def __repr__(self):
@@ -104,7 +105,7 @@ def _train_config(det:KEDetector) -> TrainConfig:
 
 def _make_scorer(det:KEDetector):
     "The scorer named by the detector: the SVM, or kNN flagging the same fraction `nu` of training images."
-    if det.scorer == 'ocsvm': return OCSVMScorer(kernel=det.kernel, gamma=det.gamma, nu=det.nu)
+    if det.scorer == 'ocsvm': return OCSVMScorer(kernel=det.kernel, gamma=det.gamma, nu=det.nu, normalize=det.normalize)
     return KNNScorer(k=det.knn_k, contamination=det.nu)
 
 def _get_encoder(det:KEDetector, encoder=None) -> ImageEncoder:
@@ -276,12 +277,12 @@ DATASETS = ('synthetic', 'cifar10', 'cifar100', 'svhn', 'folder')
 PRESETS = {
     'default': dict(knowledge='efficientnet-lite0@112', method='ke', k=2, skip_closest=False, n_rank=24,
                     rank_method='exact', n_synthetic=100, n_train=1000, n_test_per_class=30,
-                    epochs=2, width=16, batch_size=32, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, knn_k=2,
-                    train_severity=1, test_severity=5, per_transform=True),
+                    epochs=6, width=16, batch_size=32, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, normalize=True,
+                    knn_k=2, train_severity=1, test_severity=5, per_transform=True),
     'paper': dict(knowledge='clip:ViT-L-14:openai', method='ke', k=2, skip_closest=False, n_rank=0,
                   rank_method='exact', n_synthetic=200, n_train=0, n_test_per_class=0,
-                  epochs=50, width=64, batch_size=64, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, knn_k=2,
-                  train_severity=1, test_severity=5, per_transform=True),
+                  epochs=50, width=64, batch_size=64, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, normalize=False,
+                  knn_k=2, train_severity=1, test_severity=5, per_transform=True),
 }
 
 # %% ../nbs/06_pipeline.ipynb #2cdcae82
@@ -304,6 +305,7 @@ class ExperimentConfig:
     epochs:int|None=None; width:int|None=None; batch_size:int|None=None; lr:float|None=None; tau:float|None=None
     scorer:str|None=None # 'ocsvm' or 'knn'
     nu:float|None=None; knn_k:int|None=None
+    normalize:bool|None=None # OC-SVM on L2-normalised features (default preset: yes; paper: no)
     train_severity:int|None=None; test_severity:int|None=None
     per_transform:bool|None=None # also score each transform alone (per_transform.json)
     shifting:list|None=None # dataset 'folder': the transforms that shift meaning (None = each class's KE negatives)
@@ -349,7 +351,7 @@ def detector_from_config(cfg:ExperimentConfig) -> KEDetector:
     train = TrainConfig(epochs=c.epochs, width=c.width, batch_size=c.batch_size, lr=c.lr, tau=c.tau,
                         severity=c.train_severity, seed=c.seed, device=c.device)
     return KEDetector(knowledge=c.knowledge, k=c.k, skip_closest=c.skip_closest, n_rank=c.n_rank,
-                      rank_method=c.rank_method, train=train, scorer=c.scorer, nu=c.nu, knn_k=c.knn_k,
+                      rank_method=c.rank_method, train=train, scorer=c.scorer, nu=c.nu, normalize=c.normalize, knn_k=c.knn_k,
                       method=c.method, device=c.device, seed=c.seed)
 
 # %% ../nbs/06_pipeline.ipynb #babbdd29
@@ -395,8 +397,16 @@ def versions() -> dict:
     return {'ke_ad': ke_ad.__version__, 'torch': torch.__version__, 'numpy': np.__version__,
             'sklearn': sklearn.__version__, 'python': platform.python_version()}
 
+LEGACY_VALUES = {'normalize': False}   # fields added after runs were written, with the value those runs used
+
+def run_config(saved:dict) -> ExperimentConfig:
+    "The ExperimentConfig in a run folder's config.json dict (versions etc. dropped; fields it predates from LEGACY_VALUES)."
+    names = {f.name for f in fields(ExperimentConfig)}
+    return ExperimentConfig.from_dict({k: v for k, v in {**LEGACY_VALUES, **saved}.items() if k in names})
+
 def config_differences(saved:dict, current:dict) -> list:
     "'name: saved vs current' for every config field that differs (ignoring RESUME_IGNORES and unused fields)."
+    saved = {**{k: v for k, v in LEGACY_VALUES.items() if k in current}, **saved}   # fields the run predates
     unused = {'synthetic': ('shifting',), 'folder': ('n_synthetic',)}.get(current.get('dataset'), ('shifting', 'n_synthetic'))
     if current.get('method') == 'frozen': unused += TRAINING_FIELDS   # nothing is trained
     names = [f.name for f in fields(ExperimentConfig) if f.name not in RESUME_IGNORES + unused]

@@ -18,7 +18,7 @@ __all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5_SOURCE', 'PAPER_TAB
 # %% ../nbs/07_paper_figures.ipynb #5a22e6ff
 from .datasets import CIFAR100_COARSE
 from .knowledge import KETable, plot_pairs
-from .pipeline import ExperimentConfig, load_experiment_data, plot_auroc_bars, class_dir
+from .pipeline import ExperimentConfig, load_experiment_data, plot_auroc_bars, class_dir, run_config
 from .evaluation import plot_per_transform_heatmap
 
 # %% ../nbs/07_paper_figures.ipynb #0d84020a
@@ -325,9 +325,7 @@ def per_transform_table(run:Run, # a run folder read with `load_run`
 def experiment_config(run:Run, # a run folder read with `load_run`
                      ) -> ExperimentConfig:
     "The ExperimentConfig recorded in a run's config.json (to rebuild its data, splits, detector)."
-    import dataclasses
-    names = {f.name for f in dataclasses.fields(ExperimentConfig)}
-    return ExperimentConfig.from_dict({k: v for k, v in run.config.items() if k in names})
+    return run_config(run.config)
 
 def plot_run_pairs(run:Run, # a run folder read with `load_run`
                    classes=None, # classes to show (default: every class of the run)
