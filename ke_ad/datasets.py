@@ -6,11 +6,11 @@
 __all__ = ['CIFAR100_FINE', 'CIFAR100_COARSE', 'CIFAR100_FINE_TO_COARSE', 'SVHN_CLASSES', 'IMAGE_EXTENSIONS', 'SYNTHETIC_CLASSES',
            'SYNTHETIC_POOL', 'SYNTHETIC_CATEGORIES', 'DATASETS', 'ImageData', 'class_index', 'DatasetNotFoundError',
            'load_cifar10', 'write_cifar_batches', 'load_cifar100', 'load_svhn', 'write_svhn_mat', 'CorruptImageError',
-           'load_image_folder', 'find_cifar10_folder', 'OneClassSplit', 'one_class_split', 'synthetic_truth_table',
-           'synthetic_shifting_list', 'hsv_to_rgb', 'make_synthetic', 'load_dataset']
+           'atomic_save', 'load_image_folder', 'find_cifar10_folder', 'OneClassSplit', 'one_class_split',
+           'synthetic_truth_table', 'synthetic_shifting_list', 'hsv_to_rgb', 'make_synthetic', 'load_dataset']
 
 # %% ../nbs/00_datasets.ipynb #59861862
-import hashlib, os, pickle, tarfile, tempfile, shutil, warnings, math
+import hashlib, json, os, pickle, tarfile, tempfile, shutil, warnings, math
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -242,6 +242,21 @@ def _class_folders(root:Path, extensions) -> list:
     return folders
 
 # %% ../nbs/00_datasets.ipynb #beaf3163
+def atomic_save(obj, path:str|Path, # where to write (parent folders are created)
+                as_json:bool=False,      # JSON text instead of torch.save
+                json_default=None,       # `default` for json.dumps (how to write other types)
+               ):
+    "Write `obj` (torch.save, or JSON when `as_json`) to `path` via a temporary file and an atomic rename."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        if as_json: tmp.write_text(json.dumps(obj, indent=1, default=json_default))
+        else: torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
+# %% ../nbs/00_datasets.ipynb #f20f5e36
 def _folder_cache_file(base:Path, folders:list, size:int, skip_corrupt:bool) -> Path:
     "Where the decoded folder is cached: the key covers each file's path, size and mtime, and the options."
     h, prefix = hashlib.sha256(f'v1|{base.resolve()}|{size}|{skip_corrupt}'.encode()), len(str(base))
@@ -250,13 +265,7 @@ def _folder_cache_file(base:Path, folders:list, size:int, skip_corrupt:bool) -> 
         h.update(f'<{name}>\n'.encode() + '\n'.join(lines).encode())
     return _cache_dir() / 'image_folders' / f'{h.hexdigest()[:32]}.pt'
 
-def _save_atomically(obj, path:Path):
-    "torch.save to a temporary file next to `path`, then rename: a crash never leaves half a file."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    torch.save(obj, tmp); os.replace(tmp, path)
-
-# %% ../nbs/00_datasets.ipynb #3b7c64be
+# %% ../nbs/00_datasets.ipynb #6eb16626
 def load_image_folder(root,                    # folder with one sub-folder per class (or train/ and test/ splits)
                       size:int=32,             # images are resized to size x size
                       split:str=None,          # 'train' or 'test' to read root/<split>/; None reads root itself
@@ -286,10 +295,10 @@ def load_image_folder(root,                    # folder with one sub-folder per 
     if bad: warnings.warn(f"skipped {len(bad)} unreadable image file(s): {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")
     if not images: raise DatasetNotFoundError(f"no readable images under {base}.")
     x, y = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), torch.tensor(labels)
-    if cached is not None: _save_atomically({'images': x, 'labels': y, 'bad': bad}, cached)
+    if cached is not None: atomic_save({'images': x, 'labels': y, 'bad': bad}, cached)
     return ImageData(x, y, classes, name)
 
-# %% ../nbs/00_datasets.ipynb #fe415af4
+# %% ../nbs/00_datasets.ipynb #c3a60d02
 def _is_cifar10_tree(p:Path) -> bool: return (p / 'train').is_dir() and (p / 'test').is_dir()
 
 def _extract_once(archive:Path, cache:Path) -> Path:
@@ -325,7 +334,7 @@ def find_cifar10_folder() -> Path:
             if archive.is_file(): return _extract_once(archive, _cache_dir())
     return None
 
-# %% ../nbs/00_datasets.ipynb #cafe5887
+# %% ../nbs/00_datasets.ipynb #39728062
 @dataclass
 class OneClassSplit:
     "A one-class anomaly-detection task: normal training images and a labelled test set."
@@ -369,7 +378,7 @@ def one_class_split(train:ImageData,           # labelled training set
     return OneClassSplit(train.classes[i], i, list(train.classes), train.images[tr], test.images[te],
                          (tc != i).long(), tc.clone())
 
-# %% ../nbs/00_datasets.ipynb #39728062
+# %% ../nbs/00_datasets.ipynb #852e5cb5
 SYNTHETIC_CLASSES = ['ring', 'cross', 'horizontal_bars', 'vertical_bars', 'spiral_cw', 'spiral_ccw',
                      'red_blob', 'green_blob', 'fine_checker', 'hairlines']
 SYNTHETIC_POOL = ['gaussian_noise', 'gaussian_blur', 'glass_blur', 'jpeg_compression', 'snow',
@@ -394,7 +403,7 @@ def synthetic_shifting_list(cls) -> list:
     c = SYNTHETIC_CLASSES[class_index(SYNTHETIC_CLASSES, cls)]
     return [t for t in SYNTHETIC_POOL if t in _SYNTHETIC_SHIFTS[c]]
 
-# %% ../nbs/00_datasets.ipynb #852e5cb5
+# %% ../nbs/00_datasets.ipynb #a501b753
 def _uniform(g:torch.Generator, n:int, lo:float, hi:float) -> Tensor:
     "n numbers uniform in [lo, hi)"
     return lo + (hi - lo) * torch.rand(n, generator=g)
@@ -412,7 +421,7 @@ def _random_colours(g, n):
     return (hsv_to_rgb(torch.rand(n, generator=g), torch.rand(n, generator=g), v_fg),
             hsv_to_rgb(torch.rand(n, generator=g), torch.rand(n, generator=g), v_bg))
 
-# %% ../nbs/00_datasets.ipynb #1b984c00
+# %% ../nbs/00_datasets.ipynb #834f0dbd
 def _grid(n:int, size:int, ss:int=1):
     "Pixel-centre coordinates (y, x), each (n, size*ss, size*ss), in units of final pixels."
     t = (torch.arange(size * ss) + 0.5) / ss
@@ -443,7 +452,7 @@ def _compose(g, mask, fg, bg, size, grad=0.3):
     if m.shape[-1] != size: m = F.avg_pool2d(m, m.shape[-1] // size)
     return m * fg[:, :, None, None] + (1 - m) * (bg[:, :, None, None] + _gradient(g, len(m), size, grad))
 
-# %% ../nbs/00_datasets.ipynb #834f0dbd
+# %% ../nbs/00_datasets.ipynb #43b43490
 def _blur(x:Tensor, sigma:Tensor) -> Tensor:
     "Blur each image of x (n, c, h, w) with its own Gaussian sigma (n,): 5-tap separable kernel, reflected borders."
     t = torch.arange(-2, 3).float()
@@ -482,7 +491,7 @@ def _degrade(g, x, blur=0.7, noise=0.06, jitter=0.5, jpeg=0.0):
     if jpeg: x = _jpeg(x, g, jpeg)
     return x
 
-# %% ../nbs/00_datasets.ipynb #43b43490
+# %% ../nbs/00_datasets.ipynb #b8c89ec4
 def _draw_ring(g, n, size):
     "Annulus; random: everything (it is symmetric under every rotation and mirror)."
     u, v = _object_coords(g, n, size, 7, 14)
@@ -517,7 +526,7 @@ def _draw_spiral(g, n, size, clockwise:bool):
     mask = (torch.cos(arms * (phi + twist * r)) > 0) & (r < 1) & (r > 0.1)
     return _degrade(g, _compose(g, mask, *_random_colours(g, n), size))
 
-# %% ../nbs/00_datasets.ipynb #c59fea46
+# %% ../nbs/00_datasets.ipynb #1dec16a7
 def _draw_coloured_blob(g, n, size, hue:float):
     "Lobed blob; fixed: hue (+-0.02), high saturation and value; random: shape, size, angle, mirror, grey background, JPEG."
     u, v = _object_coords(g, n, size, 5, 15)
@@ -559,7 +568,7 @@ _SYNTHETIC_DRAW = {
     'green_blob': lambda g, n, s: _draw_coloured_blob(g, n, s, hue=1 / 3),
     'fine_checker': _draw_fine_checker, 'hairlines': _draw_hairlines}
 
-# %% ../nbs/00_datasets.ipynb #b8c89ec4
+# %% ../nbs/00_datasets.ipynb #500cd76e
 def _synthetic_generator(seed:int, split:str, class_idx:int) -> torch.Generator:
     state = np.random.SeedSequence([int(seed), {'train': 0, 'test': 1}[split], class_idx]).generate_state(2)
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
@@ -581,7 +590,7 @@ def make_synthetic(n_per_class:int=200, # images per class
         images.append((x.clamp(0, 1) * 255).round().to(torch.uint8)); labels.append(torch.full((n_per_class,), i))
     return ImageData(torch.cat(images), torch.cat(labels), list(SYNTHETIC_CLASSES), f'synthetic/{split}')
 
-# %% ../nbs/00_datasets.ipynb #b37debd7
+# %% ../nbs/00_datasets.ipynb #fd7e6157
 DATASETS = ('synthetic', 'cifar10', 'cifar100', 'svhn', 'folder')
 
 def load_dataset(name:str,           # one of DATASETS

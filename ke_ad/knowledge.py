@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt   # the figures below (plot_pairs, plot_distance
 
 import ke_ad
 from .augmentations import KE_POOL, apply_transform, to_float
+from .datasets import atomic_save
 
 # %% ../nbs/02_knowledge.ipynb #96861ad9
 class KnowledgeUnavailable(RuntimeError):
@@ -336,9 +337,7 @@ def embed_views(images:torch.Tensor,      # (N,3,H,W) uint8 sample of one class
     if transform is not None:
         x = apply_transform(transform, x, severity, generator=torch.Generator().manual_seed(view_seed(seed, transform)))
     z = encode(encoder, x, batch_size=batch_size, device=device, progress=progress)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f'.tmp{os.getpid()}'); torch.save(z, tmp); os.replace(tmp, path)
+    if path is not None: atomic_save(z, path)
     return z
 
 # %% ../nbs/02_knowledge.ipynb #6c7b919e
@@ -430,6 +429,12 @@ def sample_indices(n_images:int, n:int, seed:int=0) -> torch.Tensor:
     return torch.randperm(n_images, generator=torch.Generator().manual_seed(seed))[:n].sort().values
 
 # %% ../nbs/02_knowledge.ipynb #ded9ecc1
+def _sample_views(images, n:int, seed:int, **embed_kw):
+    "The class's sample of `n` images: its clean embeddings, and a function that embeds its view under a transform."
+    sample = images[sample_indices(len(images), n, seed)]
+    return (embed_views(sample, transform=None, seed=seed, **embed_kw),
+            lambda t: embed_views(sample, transform=t, seed=seed, **embed_kw))
+
 def rank_transforms(images:torch.Tensor,      # (N,3,H,W) uint8 training images of one class
                     encoder:ImageEncoder,     # knowledge encoder (see load_encoder)
                     pool:Sequence[str]=KE_POOL, # transforms to rank
@@ -449,12 +454,11 @@ def rank_transforms(images:torch.Tensor,      # (N,3,H,W) uint8 training images 
         raise ValueError(f"rank_transforms needs at least 2 images of the class to compare distributions, got {len(images)}; "
                          "add images to the class (a few hundred give a stable ranking).")
     if len(pool) < 1: raise ValueError("the transform pool is empty; pass e.g. pool=KE_POOL.")
-    sample = images[sample_indices(len(images), n, seed)]
-    kw = dict(encoder=encoder, severity=severity, seed=seed, cache_dir=cache_dir, batch_size=batch_size, device=device, progress=progress)
-    clean = embed_views(sample, transform=None, **kw)
-    dist = {t: DISTANCES[method](clean, embed_views(sample, transform=t, **kw)) for t in pool}
+    clean, view = _sample_views(images, n, seed, encoder=encoder, severity=severity, cache_dir=cache_dir,
+                                batch_size=batch_size, device=device, progress=progress)
+    dist = {t: DISTANCES[method](clean, view(t)) for t in pool}
     order = sorted(pool, key=lambda t: (dist[t], list(pool).index(t)))
-    return TransformRanking(order, [dist[t] for t in order], method, len(sample), getattr(encoder, 'name', ''))
+    return TransformRanking(order, [dist[t] for t in order], method, len(clean), getattr(encoder, 'name', ''))
 
 # %% ../nbs/02_knowledge.ipynb #ddaa3385
 def view_displacement(images:torch.Tensor,      # (N,3,H,W) uint8 images of one class
@@ -464,10 +468,9 @@ def view_displacement(images:torch.Tensor,      # (N,3,H,W) uint8 images of one 
                       cache_dir:str|Path|None=None, device=None, batch_size:int=256,
                      ) -> dict:                 # transform -> mean cosine distance between an image and its view
     "Mean cosine distance between each image's embedding and its transformed view's: an upper bound on the ranking's W1."
-    sample = images[sample_indices(len(images), n, seed)]
-    kw = dict(encoder=encoder, severity=severity, seed=seed, cache_dir=cache_dir, batch_size=batch_size, device=device)
-    clean = embed_views(sample, transform=None, **kw)
-    return {t: float((1 - F.cosine_similarity(clean, embed_views(sample, transform=t, **kw), dim=1)).mean()) for t in pool}
+    clean, view = _sample_views(images, n, seed, encoder=encoder, severity=severity, cache_dir=cache_dir,
+                                batch_size=batch_size, device=device)
+    return {t: float((1 - F.cosine_similarity(clean, view(t), dim=1)).mean()) for t in pool}
 
 # %% ../nbs/02_knowledge.ipynb #71196159
 @dataclass

@@ -20,7 +20,7 @@ __all__ = ['SCORERS', 'METHODS', 'DETECTOR_FORMAT', 'DETECTOR_FORMAT_VERSION', '
 
 # %% ../nbs/06_pipeline.ipynb #22cf43e2
 import ke_ad
-from .datasets import (ImageData, load_dataset, one_class_split, class_index,
+from .datasets import (ImageData, atomic_save, load_dataset, one_class_split, class_index,
                             find_cifar10_folder)
 from .augmentations import KE_POOL
 from .knowledge import (ImageEncoder, load_encoder, encode, rank_transforms,
@@ -182,10 +182,8 @@ def _json_default(o):
     raise TypeError(f'cannot write {type(o).__name__} to JSON')
 
 def write_json(path, obj):
-    "Write `obj` as JSON atomically (a temporary file, then a rename), so an interruption leaves no half file."
-    path = Path(path); tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=1, default=_json_default))
-    os.replace(tmp, path)
+    "Write `obj` as JSON atomically (`datasets.atomic_save`), Paths and dataclasses included."
+    atomic_save(obj, path, as_json=True, json_default=_json_default)
 
 # %% ../nbs/06_pipeline.ipynb #9f40bacd
 N_PROBES = 8
