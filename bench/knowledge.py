@@ -1,7 +1,9 @@
 """Benchmark of KE ranking cost per class (ke_ad.knowledge), and a GPU extrapolation from FLOP counts.
 
 Measures, in one run on this machine's CPU:
-  1. encoder throughput (images/s) of EfficientNet-Lite0 at 224 px (the offline encoder) on 32 px inputs;
+  1. encoder throughput (images/s) of EfficientNet-Lite0 at 112 and 224 px (the offline encoder) on 32 px
+     inputs, in float32 and in the precision 'auto' resolves to (bf16 + channels_last on a CPU with native
+     bf16), interleaved so that load changes hit both alike, with the ratio;
   2. the time of one distance, exact W1 (assignment) and sliced Wasserstein, at several sample sizes n,
      on random 1280-d embeddings (the cost does not depend on the values);
   3. FLOPs per image of EfficientNet-Lite0 and CLIP ViT-L-14 (random weights; FLOPs do not depend on them),
@@ -10,11 +12,12 @@ then prints the ranking cost per class (1 clean + 10 transformed encodings of n 
 and extrapolates a full-size class (5,000 images, ViT-L-14 at 224 px) on a GPU.
 
 Usage: python bench/knowledge.py [--ns 100 500 1000 2000] [--exact_max 2000] [--n_encode 64] [--gpu_tflops 100 25]
+       python bench/knowledge.py --encoders_only       # just part 1
 """
 import argparse, time, math
 import numpy as np, torch
 from torch.utils.flop_counter import FlopCounterMode
-from ke_ad.knowledge import EfficientNetLite0Encoder, ClipEncoder, wasserstein1, sliced_wasserstein, encode
+from ke_ad.knowledge import EfficientNetLite0Encoder, ClipEncoder, wasserstein1, sliced_wasserstein, encode, resolve_precision
 
 
 def best_of(fn, repeat=3):
@@ -40,17 +43,27 @@ def main():
     ap.add_argument('--gpu_tflops', type=float, nargs='*', default=[100., 25.],
                     help='assumed sustained fp16 throughputs of GPUs in TFLOP/s: ~100 for an A100 (1/3 of its 312 peak), '
                          '~25 for the paper RTX 3090 (1/3 of its 71 dense fp16 tensor peak)')
+    ap.add_argument('--encoders_only', action='store_true', help='only the encoder throughput comparison')
+    ap.add_argument('--repeats', type=int, default=3, help='interleaved rounds of the encoder comparison')
     a = ap.parse_args()
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads')
+    auto = resolve_precision('auto', 'cpu').name
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads; precision auto -> {auto} on this CPU')
 
-    eff = EfficientNetLite0Encoder()
     imgs = torch.randint(0, 256, (a.n_encode, 3, 32, 32), dtype=torch.uint8)
-    encode(eff, imgs[:8], device='cpu')                                           # warm-up
-    t_enc = best_of(lambda: encode(eff, imgs, batch_size=64, device='cpu'), repeat=2) / a.n_encode
-    print(f'EfficientNet-Lite0 @224 on CPU: {1 / t_enc:.1f} img/s')
-    eff112 = EfficientNetLite0Encoder(image_size=112)
-    t_enc112 = best_of(lambda: encode(eff112, imgs, batch_size=64, device='cpu'), repeat=2) / a.n_encode
-    print(f'EfficientNet-Lite0 @112 on CPU: {1 / t_enc112:.1f} img/s (the input size of the notebook CPU runs)')
+    per_image = {}
+    for size in (112, 224):
+        enc = EfficientNetLite0Encoder(image_size=size)
+        runs = {p: [] for p in ('fp32', 'auto')}
+        for p in runs: encode(enc, imgs[:8], device='cpu', precision=p)          # warm-up (and layout change)
+        for _ in range(a.repeats):
+            for p in runs: runs[p].append(best_of(lambda: encode(enc, imgs, batch_size=64, device='cpu', precision=p), 1) / a.n_encode)
+        t = {p: sorted(v)[len(v) // 2] for p, v in runs.items()}
+        per_image[size] = t
+        print(f'EfficientNet-Lite0 @{size} on CPU: fp32 {1 / t["fp32"]:.1f} img/s, auto ({auto}) {1 / t["auto"]:.1f} img/s, '
+              f'ratio x{t["fp32"] / t["auto"]:.2f}')
+    if a.encoders_only: return
+    t_enc = per_image[224]['auto']               # what encode() does by default
+    eff = EfficientNetLite0Encoder()
 
     rng = np.random.default_rng(0)
     print(f"\n{'n':>6} {'exact W1 s':>11} {'sliced s':>9} {'speed-up':>9} | per class (11 encodings + 10 distances), CPU:"

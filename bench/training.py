@@ -1,5 +1,14 @@
 #!/usr/bin/env python
-"""Benchmark of a KE training step: how much do on-the-fly views cost?
+"""Benchmarks of KE training: float32 against the precision `auto` picks, and the cost of on-the-fly views.
+
+Default (precision comparison): for each width, `train_ke` itself (so exactly what users run: views,
+forward, loss, backward, update, in the resolved precision and memory layout) trains on random images,
+once per precision, interleaved over `--repeats` rounds so load changes hit all alike; prints the
+median training images/s of each and the ratio to float32.
+    python bench/training.py                        # widths 16 and 64, fp32 vs auto
+    python bench/training.py --precisions fp32 bf16 --widths 64 --device cuda
+
+With --overhead: the views benchmark below, in the precision given by --precision.
 
 Times, side by side in one run and on the same network,
   full step : uint8 batch -> float -> K positive + K negative views (ke_ad.augmentations, on the device)
@@ -11,8 +20,8 @@ step spent making views. Also prints each pool transform's cost on one batch and
 so the cost of any other pair of transforms, or of a faster device, can be worked out.
 
 Usage (from the repo root, venv active):
-    python bench/training.py                      # paper network (width 64), batch 64, K=2, CPU
-    python bench/training.py --width 16 --steps 5 --device cuda
+    python bench/training.py --overhead                      # paper network (width 64), batch 64, K=2, CPU
+    python bench/training.py --overhead --width 16 --steps 5 --device cuda
 Options: --positives flip,random_crop --negatives gaussian_noise,glass_blur --threads N --repeats R
 """
 import argparse, statistics, time
@@ -20,7 +29,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from ke_ad.augmentations import KE_POOL, apply_transform, to_float
 from ke_ad.losses import ke_loss
-from ke_ad.training import CifarResNet18, forward_views, make_views, pick_device
+from ke_ad.training import CifarResNet18, forward_views, make_views, pick_device, train_ke, TrainConfig
+from ke_ad.knowledge import resolve_precision
 
 
 def sync(device):
@@ -33,8 +43,34 @@ def timed(fn, device):
     return time.perf_counter() - t0
 
 
+def compare_precisions(a):
+    "Median training images/s of train_ke per (width, precision), interleaved; ratios against fp32."
+    device = pick_device(a.device)
+    names = {p: resolve_precision(p, device).name for p in a.precisions}
+    g = torch.Generator().manual_seed(a.seed)
+    images = torch.randint(0, 256, (a.images, 3, 32, 32), dtype=torch.uint8, generator=g)
+    print(f"device {device} ({torch.get_num_threads()} threads), {a.images} images, batch {a.batch}, K=2; "
+          f"precisions {', '.join(f'{p} -> {n}' for p, n in names.items())}; median of {a.repeats} rounds (2nd epoch of each)")
+    for width in a.widths:
+        speed = {p: [] for p in a.precisions}
+        for _ in range(a.repeats):
+            for p in a.precisions:
+                cfg = TrainConfig(epochs=2, width=width, batch_size=a.batch, precision=p, device=str(device), seed=a.seed)
+                _, h = train_ke(images, a.positives.split(','), a.negatives.split(','), cfg, progress=False)
+                speed[p].append(h['images_per_second'][1])
+        med = {p: statistics.median(v) for p, v in speed.items()}
+        base = med.get('fp32', next(iter(med.values())))
+        print(f"width {width:3d}: " + '   '.join(f"{p} ({names[p]}) {v:7.1f} img/s x{v / base:4.2f}" for p, v in med.items()))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--overhead', action='store_true', help='run the views-overhead benchmark instead')
+    ap.add_argument('--widths', type=int, nargs='*', default=[16, 64])
+    ap.add_argument('--precisions', nargs='*', default=['fp32', 'auto'])
+    ap.add_argument('--precision', default='auto', help='--overhead: the precision to time in')
+    ap.add_argument('--images', type=int, default=256, help='training images per epoch (precision comparison)')
+    ap.add_argument('--repeats', type=int, default=2)
     ap.add_argument('--width', type=int, default=64)
     ap.add_argument('--batch', type=int, default=64, help='anchors per step')
     ap.add_argument('--steps', type=int, default=4, help='timed steps of each kind (after one warm-up each)')
@@ -45,16 +81,18 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
+    if not a.overhead: return compare_precisions(a)
     device = pick_device(a.device)
+    prec = resolve_precision(a.precision, device)
     pos_t, neg_t = a.positives.split(','), a.negatives.split(',')
     g = torch.Generator().manual_seed(a.seed)
     images = torch.randint(0, 256, (4 * a.batch, 3, 32, 32), dtype=torch.uint8, generator=g).to(device)
     view_gen = torch.Generator(device=device).manual_seed(a.seed)
-    model = CifarResNet18(a.width).to(device).train()
+    model = CifarResNet18(a.width).to(device, memory_format=prec.memory_format).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
 
     def update(x, pos, neg):
-        z, zp, zn = forward_views(model, x, pos, neg)
+        with prec.autocast(): z, zp, zn = forward_views(model, x, pos, neg, memory_format=prec.memory_format)
         loss = ke_loss(z, zp, zn)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
 
@@ -81,7 +119,7 @@ def main():
         per_t[name] = statistics.median(timed(lambda: apply_transform(name, ready_x, 1, view_gen), device) for _ in range(3))
 
     n_img = a.batch * (1 + len(pos_t) + len(neg_t))
-    print(f"device {device} ({torch.get_num_threads()} threads), width {a.width} ({sum(p.numel() for p in model.parameters()):,} params), "
+    print(f"device {device} ({torch.get_num_threads()} threads), precision {prec.name}, width {a.width} ({sum(p.numel() for p in model.parameters()):,} params), "
           f"{a.batch} anchors + {len(pos_t)}+{len(neg_t)} views = {n_img} images a step; positives {pos_t}, negatives {neg_t}")
     print(f"step FLOPs (forward+backward): {fc.get_total_flops() / 1e9:.1f} GFLOP; median of {a.steps} steps:")
     print(f"  full step (views+forward+backward+update): {full * 1e3:8.1f} ms  {a.batch / full:8.1f} training images/s")

@@ -90,7 +90,8 @@ def _open_torchvision(cls, root, download, verify_checksums, expected, **kw):
     root = Path(root).expanduser()
     if not verify_checksums: cls = _without_checksums(cls)
     try: return cls(str(root), download=download, **kw)
-    except RuntimeError as e:
+    except (RuntimeError, OSError) as e:     # OSError: no network (URLError), a full disk, ...
+        if isinstance(e, OSError) and not download: raise
         if download: raise DatasetNotFoundError(
             f"{cls.__name__}: download into {root} failed ({e}). Without network access, copy the official files "
             f"({expected}) into {root} yourself and call with download=False.") from e
@@ -217,16 +218,29 @@ class CorruptImageError(ValueError):
 
 def _cache_dir() -> Path: return Path(os.environ.get('KE_AD_CACHE', Path.home() / '.cache' / 'ke_ad')).expanduser()
 
+def _to_8bit(im:Image.Image) -> Image.Image:
+    "A 16/32-bit integer ('I;16*', 'I': 0..65535) or float ('F': 0..1, else 0..255) grey image as 8-bit 'L', scaled."
+    a = np.asarray(im, dtype=np.float64)
+    if not np.isfinite(a).all(): raise ValueError('it holds NaN or infinite pixel values')
+    lo, hi = (a.min(), a.max()) if a.size else (0., 0.)
+    if im.mode == 'F':
+        if lo < 0 or hi > 255: raise ValueError(f'float pixel values {lo:g}..{hi:g} fit neither 0..1 nor 0..255')
+        a = a * 255 if hi <= 1 else a
+    else:
+        if lo < 0 or hi > 65535: raise ValueError(f'integer pixel values {lo:g}..{hi:g} are not 16-bit (0..65535)')
+        a = a * (255 / 65535)
+    return Image.fromarray(np.round(a).astype(np.uint8), 'L')
+
 def _read_image(path:Path, size:int) -> np.ndarray:
     "One image file as uint8 (size, size, 3)."
     try:
         with Image.open(path) as im:
-            im = im.convert('RGB')
+            im = (_to_8bit(im) if im.mode.startswith('I') or im.mode == 'F' else im).convert('RGB')
             if im.size != (size, size): im = im.resize((size, size), Image.BILINEAR)
             return np.asarray(im, dtype=np.uint8)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise CorruptImageError(f"cannot read image {path}: {e}. Delete or replace the file, or pass "
-                                "skip_corrupt=True to leave unreadable files out.") from e
+                                "skip_corrupt=True (ke_ad run --skip_corrupt) to leave unreadable files out.") from e
 
 def _class_folders(root:Path, extensions) -> list:
     layout = "root/<class name>/<image files>, optionally under root/train/ and root/test/"
@@ -259,7 +273,7 @@ def atomic_save(obj, path:str|Path, # where to write (parent folders are created
 # %% ../nbs/00_datasets.ipynb #f20f5e36
 def _folder_cache_file(base:Path, folders:list, size:int, skip_corrupt:bool) -> Path:
     "Where the decoded folder is cached: the key covers each file's path, size and mtime, and the options."
-    h, prefix = hashlib.sha256(f'v1|{base.resolve()}|{size}|{skip_corrupt}'.encode()), len(str(base))
+    h, prefix = hashlib.sha256(f'v2|{base.resolve()}|{size}|{skip_corrupt}'.encode()), len(str(base))
     for name, files in folders:
         lines = [f'{str(f)[prefix:]}|{st.st_size}|{st.st_mtime_ns}' for f in files for st in (f.stat(),)]
         h.update(f'<{name}>\n'.encode() + '\n'.join(lines).encode())

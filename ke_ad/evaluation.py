@@ -13,8 +13,9 @@ from sklearn.metrics import roc_auc_score, balanced_accuracy_score
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['SHIFTING_LISTS', 'as_feature_matrix', 'OCSVMScorer', 'knn_distances', 'KNNScorer', 'as_score_vector', 'auroc',
-           'one_vs_one_auroc', 'balanced_accuracy', 'ShiftingList', 'shifting_list', 'fingerprint', 'derived_seed',
+__all__ = ['AUTHORS_METRIC_PATHS', 'SHIFTING_LISTS', 'as_feature_matrix', 'OCSVMScorer', 'knn_distances', 'KNNScorer',
+           'as_score_vector', 'auroc', 'one_vs_one_auroc', 'balanced_accuracy', 'authors_code_metric',
+           'authors_code_metric_ovo', 'ShiftingList', 'shifting_list', 'fingerprint', 'derived_seed',
            'assign_transforms', 'transform_images', 'ShiftedTestSet', 'make_shifted_test_set', 'ssa_labels',
            'protocol_metrics', 'evaluate_protocols', 'per_transform_auroc', 'plot_per_transform_heatmap']
 
@@ -171,6 +172,18 @@ def auroc(labels, # (n,) 0 = normal, 1 = anomaly
                          "score a test set that contains both (e.g. other classes as anomalies).")
     return float(roc_auc_score(y, s))
 
+# %% ../nbs/05_evaluation.ipynb #a99cd54d
+def _ovo_groups(c:np.ndarray, normal_index:int, anomaly_mask=None) -> tuple:
+    "(normal mask, {group: mask}): the one-vs-one comparison groups, one per anomaly class (+ 'shifted_normal')."
+    mask = np.zeros(len(c), bool) if anomaly_mask is None else np.asarray(anomaly_mask, bool)
+    if mask.shape != c.shape: raise ValueError(f"anomaly_mask must have one entry per image ({len(c)}), got {mask.shape}.")
+    normal = (c == normal_index) & ~mask
+    if not normal.any(): raise ValueError(f"no normal images (class {normal_index}) left to compare against.")
+    groups = {int(k): c == k for k in np.unique(c) if k != normal_index}
+    if (mask & (c == normal_index)).any(): groups['shifted_normal'] = mask & (c == normal_index)
+    if not groups: raise ValueError("no anomaly classes in the test set; one-vs-one comparisons need at least one.")
+    return normal, groups
+
 # %% ../nbs/05_evaluation.ipynb #25f36825
 def one_vs_one_auroc(scores, # (n,) scores, higher = more anomalous
                      test_classes, # (n,) original class index of each image
@@ -181,30 +194,66 @@ def one_vs_one_auroc(scores, # (n,) scores, higher = more anomalous
     "Mean over anomaly classes of AUROC(normal-class images vs that class's images)."
     c = np.asarray(test_classes.cpu() if isinstance(test_classes, torch.Tensor) else test_classes).astype(np.int64)
     s = as_score_vector(scores, len(c))
-    mask = np.zeros(len(c), bool) if anomaly_mask is None else np.asarray(anomaly_mask, bool)
-    if mask.shape != c.shape: raise ValueError(f"anomaly_mask must have one entry per image ({len(c)}), got {mask.shape}.")
-    normal = (c == normal_index) & ~mask
-    if not normal.any(): raise ValueError(f"no normal images (class {normal_index}) left to compare against.")
-    groups = {int(k): c == k for k in np.unique(c) if k != normal_index}
-    if (mask & (c == normal_index)).any(): groups['shifted_normal'] = mask & (c == normal_index)
-    if not groups: raise ValueError("no anomaly classes in the test set; one-vs-one AUROC needs at least one.")
+    normal, groups = _ovo_groups(c, normal_index, anomaly_mask)
     per = {g: auroc(np.r_[np.zeros(normal.sum()), np.ones(m.sum())], np.r_[s[normal], s[m]]) for g, m in groups.items()}
     mean = float(np.mean(list(per.values())))
     return (mean, per) if return_per_group else mean
 
-# %% ../nbs/05_evaluation.ipynb #d4ab1284
-def balanced_accuracy(labels, # (n,) 0 = normal, 1 = anomaly
-                      hard_predictions, # (n,) 0/1 predictions, 1 = anomaly
-                     ) -> float: # (TPR + TNR) / 2 -- what the authors' code reported as "AUROC"
-    "Balanced accuracy of hard 0/1 predictions. Not an AUROC (though roc_auc_score on 0/1 input equals it)."
+# %% ../nbs/05_evaluation.ipynb #155e7983
+def _labels_and_predictions(labels, hard_predictions, what:str) -> tuple:
+    "Checked int64 (labels, predictions), both 0 = normal / 1 = anomaly, with both labels present."
     y = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels).astype(np.int64).ravel()
     p = np.asarray(hard_predictions.cpu() if isinstance(hard_predictions, torch.Tensor) else hard_predictions).ravel()
     if len(p) != len(y): raise ValueError(f"{len(p)} predictions for {len(y)} labels; pass one prediction per image.")
     if not np.isin(p, (0, 1)).all():
         raise ValueError("hard_predictions must be 0 (normal) / 1 (anomaly); for sklearn-style +1/-1 outputs "
                          "use (pred == -1).astype(int), or use OCSVMScorer.predict which already does.")
-    if len(np.unique(y)) < 2: raise ValueError("balanced accuracy needs both normal and anomalous labels.")
-    return float(balanced_accuracy_score(y, p.astype(np.int64)))
+    if not np.isin(y, (0, 1)).all(): raise ValueError(f"labels must be 0 (normal) or 1 (anomaly), got {sorted(set(y.tolist()))[:10]}.")
+    if len(np.unique(y)) < 2: raise ValueError(f"{what} needs both normal and anomalous labels.")
+    return y, p.astype(np.int64)
+
+# %% ../nbs/05_evaluation.ipynb #d4ab1284
+def balanced_accuracy(labels, # (n,) 0 = normal, 1 = anomaly
+                      hard_predictions, # (n,) 0/1 predictions, 1 = anomaly
+                     ) -> float: # (TPR + TNR) / 2 = roc_auc_score on 0/1 predictions
+    "Balanced accuracy of hard 0/1 predictions. Not an AUROC (though roc_auc_score on 0/1 input equals it)."
+    y, p = _labels_and_predictions(labels, hard_predictions, 'balanced accuracy')
+    return float(balanced_accuracy_score(y, p))
+
+# %% ../nbs/05_evaluation.ipynb #01878475
+AUTHORS_METRIC_PATHS = ('sd', 'sd_flipped', 'ssa', 'ssa_hard')
+
+def authors_code_metric(labels, # (n,) 0 = normal, 1 = anomaly
+                        hard_predictions, # (n,) 0/1 predictions, 1 = anomaly (as `OCSVMScorer.predict`)
+                        path:str='sd', # the code path replicated: one of AUTHORS_METRIC_PATHS (see the table above)
+                       ) -> float: # the authors' code metric in [0, 1]; NOT an AUROC
+    "What the authors' `evaluation.py` printed as 'auc' for hard SVM predictions, on code path `path`."
+    if path not in AUTHORS_METRIC_PATHS: raise ValueError(f"path must be one of {AUTHORS_METRIC_PATHS}, got {path!r}.")
+    y, pred = _labels_and_predictions(labels, hard_predictions, "the authors' code metric")
+    inlier = 1 - pred                              # the code's (svm.predict(x) + 1) / 2: 1 = predicted normal
+    if path in ('sd', 'sd_flipped'):
+        score = ((pred == y) + 1) / 2              # (correct + 1) / 2: 1 if right, 0.5 if wrong
+        return float(roc_auc_score(1 - y if path == 'sd' else y, score))
+    if path == 'ssa': return float(roc_auc_score(y, (inlier == y).astype(np.int64)))
+    return float(roc_auc_score(1 - y, inlier))    # 'ssa_hard'
+
+
+# %% ../nbs/05_evaluation.ipynb #cbaa66e4
+def authors_code_metric_ovo(hard_predictions, # (n,) 0/1 predictions, 1 = anomaly
+                            test_classes, # (n,) original class index of each image
+                            normal_index:int, # index of the normal class
+                            path:str='sd', # code path, as in `authors_code_metric`
+                            anomaly_mask=None, # (n,) bool: normal-class images to count as anomalies
+                           ) -> float: # mean over anomaly groups; NOT an AUROC
+    "The authors' code metric per anomaly class (normal-class images vs that class), averaged as their loop does."
+    c = np.asarray(test_classes.cpu() if isinstance(test_classes, torch.Tensor) else test_classes).astype(np.int64)
+    p = np.asarray(hard_predictions.cpu() if isinstance(hard_predictions, torch.Tensor) else hard_predictions).ravel()
+    if len(p) != len(c): raise ValueError(f"{len(p)} predictions for {len(c)} images; pass one prediction per image.")
+    normal, groups = _ovo_groups(c, normal_index, anomaly_mask)
+    per = [authors_code_metric(np.r_[np.zeros(normal.sum()), np.ones(m.sum())], np.r_[p[normal], p[m]], path)
+           for m in groups.values()]
+    return float(np.mean(per))
+
 
 # %% ../nbs/05_evaluation.ipynb #70b318b9
 _GN, _GB, _R90, _R270, _CJ, _FLIP = 'gaussian_noise', 'glass_blur', 'rot90', 'rot270', 'color_jitter', 'flip'
@@ -385,6 +434,17 @@ def _hard(fn, threshold, images, scores):
     if fn is not None: return np.asarray(fn(images)).astype(np.int64).ravel()
     return None
 
+# %% ../nbs/05_evaluation.ipynb #74b7201e
+def _authors_metrics(c, normal_index, normal, shifted_normal, pred_sd, pred_spd) -> dict:
+    "The authors' code metric (not an AUROC) on SD, SPD and SSA, as their evaluation.py computed it."
+    nan = float('nan')
+    ovo = lambda pred, path: nan if pred is None else authors_code_metric_ovo(pred, c, normal_index, path)
+    two_sided = 0 < shifted_normal.sum() < normal.sum()   # SSA among normal-class images needs both kinds
+    ssa = lambda path: authors_code_metric(shifted_normal[normal], pred_spd[normal], path) \
+        if pred_spd is not None and two_sided else nan
+    return dict(sd_authors_metric=ovo(pred_sd, 'sd'), sd_authors_metric_flipped=ovo(pred_sd, 'sd_flipped'),
+                spd_authors_metric=ovo(pred_spd, 'sd'), ssa_authors_metric=ssa('ssa'), ssa_hard_authors_metric=ssa('ssa_hard'))
+
 # %% ../nbs/05_evaluation.ipynb #dacf2507
 def protocol_metrics(y, c, normal_index:int, # SD/SPD labels (0/1), original classes, normal class
                      sd, spd, # scores on the clean and on the shifted images
@@ -409,7 +469,8 @@ def protocol_metrics(y, c, normal_index:int, # SD/SPD labels (0/1), original cla
     r['sd_balanced_acc'] = nan if pred_sd is None else balanced_accuracy(y, pred_sd)
     r['spd_balanced_acc'] = nan if pred_spd is None else balanced_accuracy(y, pred_spd)
     r['ssa_balanced_acc'] = nan if pred_spd is None or not ssa_ok else balanced_accuracy(y_ssa, pred_spd)
-    if pred_sd is None: notes.append("balanced accuracies are NaN: no hard predictions given")
+    if pred_sd is None: notes.append("balanced accuracies and authors' code metrics are NaN: no hard predictions given")
+    r.update(_authors_metrics(c, normal_index, normal, shifted_normal, pred_sd, pred_spd))
     return r, notes
 
 # %% ../nbs/05_evaluation.ipynb #4eec6496

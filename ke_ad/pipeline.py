@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_pipeline.ipynb #312fc84c
 from __future__ import annotations
-import json, os, time, platform, warnings, dataclasses, csv, functools
+import json, os, tempfile, time, platform, warnings, dataclasses, csv, functools, shutil, socket
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import numpy as np
@@ -12,23 +12,24 @@ import torch
 
 # %% auto #0
 __all__ = ['SCORERS', 'METHODS', 'DETECTOR_FORMAT', 'DETECTOR_FORMAT_VERSION', 'N_PROBES', 'DATASETS', 'PRESETS',
-           'RESUME_IGNORES', 'TRAINING_FIELDS', 'LEGACY_VALUES', 'RESULT_COLUMNS', 'as_uint8_images',
+           'RESUME_IGNORES', 'TRAINING_FIELDS', 'LEGACY_VALUES', 'LOCK_NAME', 'RESULT_COLUMNS', 'as_uint8_images',
            'DetectorFileError', 'KEDetector', 'write_json', 'ExperimentConfig', 'detector_from_config',
            'load_experiment_data', 'resolve_classes', 'RunFolderError', 'versions', 'run_config', 'config_differences',
-           'check_run_folder', 'class_dir', 'class_shifting', 'run_class', 'finished_results', 'write_run_tables',
-           'plot_auroc_bars', 'plot_ke_heatmap', 'plot_per_transform', 'write_run_figures', 'run_experiment']
+           'read_run_json', 'check_run_folder', 'class_dir', 'RunLock', 'class_shifting', 'class_split', 'run_class',
+           'finished_results', 'run_ke_table', 'write_run_tables', 'plot_auroc_bars', 'plot_ke_heatmap',
+           'plot_per_transform', 'write_run_figures', 'run_experiment']
 
 # %% ../nbs/06_pipeline.ipynb #22cf43e2
 import ke_ad
-from .datasets import (ImageData, atomic_save, load_dataset, one_class_split, class_index,
+from .datasets import (ImageData, OneClassSplit, atomic_save, load_dataset, one_class_split, class_index,
                             find_cifar10_folder)
 from .augmentations import KE_POOL
-from .knowledge import (ImageEncoder, load_encoder, encode, rank_transforms,
-                             select_pairs, TransformRanking, Pairs, KETable, plot_distance_heatmap)
+from .knowledge import (ImageEncoder, load_encoder, encode, rank_transforms, resolve_precision, pick_device,
+                             select_pairs, TransformRanking, Pairs, KETable, plot_distance_heatmap, bootstrap_pairs, PairStability, fragile_message, DISTANCES)
 import matplotlib.pyplot as plt
 from .training import TrainConfig, CifarResNet18, train_ke, extract_features
 from .evaluation import (OCSVMScorer, KNNScorer, evaluate_protocols, per_transform_auroc,
-                              plot_per_transform_heatmap, shifting_list, fingerprint)
+                              plot_per_transform_heatmap, shifting_list, fingerprint, _labels_of)
 
 # %% ../nbs/06_pipeline.ipynb #ac18f07b
 def as_uint8_images(images, # uint8 images (N, 3, H, W): a torch tensor or a numpy array
@@ -76,6 +77,7 @@ class KEDetector:
                  method:str='ke', # 'ke' = train with the KE pairs; 'frozen' = score the encoder's own features
                  pool:list|None=None, # transform pool (None = KE_POOL)
                  device:str|None=None, # 'cpu', 'cuda', ... (None = TrainConfig's automatic choice)
+                 precision:str='auto', # 'auto', 'bf16', 'fp16', 'fp32' for every network it runs (see resolve_precision)
                  seed:int=0, # seeds the ranking sample and training
                 ):
         if scorer not in SCORERS: raise ValueError(f'unknown scorer {scorer!r}; use one of {SCORERS}')
@@ -86,11 +88,11 @@ class KEDetector:
         self.knowledge, self.k, self.skip_closest, self.n_rank, self.rank_method = knowledge, k, skip_closest, n_rank, rank_method
         self.train = TrainConfig() if train is None else train
         self.scorer, self.nu, self.kernel, self.gamma, self.normalize, self.knn_k = scorer, nu, kernel, gamma, normalize, knn_k
-        self.method, self.pool, self.device, self.seed = method, pool, device, seed
+        self.method, self.pool, self.device, self.seed, self.precision = method, pool, device, seed, precision
 
     def get_params(self) -> dict:
         "The constructor arguments (JSON-ready; `train` as a dict)."
-        names = ('knowledge k skip_closest n_rank rank_method scorer nu kernel gamma normalize knn_k method pool device seed').split()
+        names = ('knowledge k skip_closest n_rank rank_method scorer nu kernel gamma normalize knn_k method pool device seed precision').split()
         return {**{n: getattr(self, n) for n in names}, 'train': self.train.to_dict()}
 
     def __repr__(self):
@@ -99,8 +101,8 @@ class KEDetector:
 
 # %% ../nbs/06_pipeline.ipynb #91c64d05
 def _train_config(det:KEDetector) -> TrainConfig:
-    "The detector's TrainConfig with its seed (and device, when set) filled in."
-    cfg = replace(det.train, seed=det.seed)
+    "The detector's TrainConfig with its seed and precision (and device, when set) filled in."
+    cfg = replace(det.train, seed=det.seed, precision=det.precision)
     return replace(cfg, device=det.device) if det.device is not None else cfg
 
 def _make_scorer(det:KEDetector):
@@ -115,10 +117,14 @@ def _get_encoder(det:KEDetector, encoder=None) -> ImageEncoder:
     return det.encoder_
 
 # %% ../nbs/06_pipeline.ipynb #4866178f
-def _rank(det:KEDetector, images:torch.Tensor, encoder) -> TransformRanking:
+def _rank_kw(det:KEDetector, images:torch.Tensor) -> dict:
+    "The sample and encoding settings of the detector's ranking (shared by `rank_transforms` and `bootstrap_pairs`)."
     n = len(images) if not det.n_rank else min(det.n_rank, len(images))
-    return rank_transforms(images, encoder, pool=det.pool, severity=_train_config(det).severity, n=n,
-                           seed=det.seed, method=det.rank_method, device=det.device)
+    return dict(pool=det.pool, severity=_train_config(det).severity, n=n, seed=det.seed, method=det.rank_method,
+                device=det.device, precision=det.precision)
+
+def _rank(det:KEDetector, images:torch.Tensor, encoder, cache_dir=None) -> TransformRanking:
+    return rank_transforms(images, encoder, cache_dir=cache_dir, **_rank_kw(det, images))
 
 def _fit(self:KEDetector,
          images, # normal training images, uint8 (N, 3, H, W)
@@ -131,6 +137,7 @@ def _fit(self:KEDetector,
         ) -> KEDetector:
     "Rank, select pairs, train and fit the scorer on `images` (all of them normal)."
     images = as_uint8_images(images, 'normal training images', min_count=2)
+    self.precision_ = resolve_precision(self.precision, self.device).name   # what the features are computed in
     self.ranking_, self.pairs_, self.model_, self.history_ = ranking, pairs, None, {}
     if self.method == 'frozen': self.encoder_ = _get_encoder(self, encoder)
     if pairs is None and (self.method == 'ke' or ranking is not None):
@@ -151,8 +158,8 @@ def _features(self:KEDetector, images, batch_size:int=256) -> torch.Tensor:
     images = as_uint8_images(images)
     if self.method == 'ke':
         if getattr(self, 'model_', None) is None: raise RuntimeError('this KEDetector is not fitted; call fit(normal_images) first')
-        return extract_features(self.model_, images, batch_size=batch_size, device=self.device)
-    return encode(_get_encoder(self), images, batch_size=batch_size, device=self.device)
+        return extract_features(self.model_, images, batch_size=batch_size, device=self.device, precision=self.precision_)
+    return encode(_get_encoder(self), images, batch_size=batch_size, device=self.device, precision=self.precision_)
 
 def _score_samples(self:KEDetector, images) -> np.ndarray:
     "Anomaly score per image: higher = more anomalous."
@@ -206,7 +213,7 @@ def _save(self:KEDetector, path) -> Path:
                 params=self.get_params(), knowledge_name=getattr(self.encoder_, 'name', self.knowledge) if self.method == 'frozen' else self.knowledge,
                 ranking=None if self.ranking_ is None else _ranking_dict(self.ranking_),
                 pairs=None if self.pairs_ is None else dict(positives=list(self.pairs_.positives), negatives=list(self.pairs_.negatives)),
-                threshold=float(self.threshold_), history=self.history_,
+                threshold=float(self.threshold_), history=self.history_, precision_resolved=self.precision_,
                 width=self.train.width if self.model_ is not None else None,
                 probe_scores=[float(p) for p in probes], train_features_sha256=fingerprint(self.train_features_))
     write_json(path/'detector.json', meta)
@@ -238,23 +245,53 @@ def _read_weights(path:Path) -> dict:
                                 'it is damaged or truncated: save the detector again') from None
 
 # %% ../nbs/06_pipeline.ipynb #4efba75f
+def _scoring_precision(fitted:str, device) -> str:
+    "Score in the precision the training features were computed in; if this machine cannot, say so and use 'auto'."
+    try: resolve_precision(fitted, device); return fitted
+    except ValueError as e:
+        warnings.warn(f"this detector's training features were computed in {fitted}, which is not available here ({e}); "
+                      "scoring in precision 'auto' instead, so scores differ slightly from the saving machine's.")
+        return resolve_precision('auto', device).name
+
+_NEEDED = ('params', 'threshold', 'history', 'ranking', 'pairs', 'probe_scores')
+
+def _check_saved_parts(path:Path, meta:dict, tensors:dict):
+    "Every entry `_load` reads is there, and weights.pt holds the very training features detector.json was saved with."
+    missing = [k for k in _NEEDED + (('width',) if meta.get('params', {}).get('method') == 'ke' else ()) if k not in meta]
+    if missing: raise DetectorFileError(f"{path/'detector.json'} lacks {missing}: it is damaged or was edited; save the detector again")
+    if 'train_features' not in tensors: raise DetectorFileError(f"{path/'weights.pt'} holds no training features; save the detector again")
+    want = meta.get('train_features_sha256')
+    if want is not None and fingerprint(tensors['train_features']) != want:
+        raise DetectorFileError(f"{path/'weights.pt'} does not hold the training features {path/'detector.json'} was saved with "
+                                "(their sha256 differs): a file was changed or damaged; save the detector again")
+
 def _load(cls, path, # a folder written by KEDetector.save
           encoder:ImageEncoder|None=None, # the knowledge encoder, for method 'frozen' (else loaded from its spec)
           device:str|None=None, # where to put the network (None = as saved)
          ) -> KEDetector:
     "Load a detector saved with `save`; the scorer is refitted on the stored features and checked."
-    path = Path(path); meta = _read_detector_json(path); tensors = _read_weights(path)
-    params = dict(meta['params']); params['train'] = TrainConfig.from_dict(params['train'])
-    if device is not None: params['device'] = device
-    det = cls(**params)
+    path = Path(path); meta = _read_detector_json(path); tensors = _read_weights(path); f = path/'detector.json'
+    _check_saved_parts(path, meta, tensors)
+    try:
+        params = dict(meta['params']); params['train'] = TrainConfig.from_dict(params['train'])
+        params.setdefault('precision', 'fp32')   # saved before `precision` existed: float32 features
+        if device is not None: params['device'] = device
+        det = cls(**params)
+    except (KeyError, TypeError, ValueError) as e:
+        raise DetectorFileError(f"{f} has unusable detector settings ({type(e).__name__}: {e}); save the detector again") from None
+    det.precision_ = _scoring_precision(meta.get('precision_resolved', 'fp32'), det.device)
     det.encoder_, det.history_, det.threshold_ = None, meta['history'], meta['threshold']
     det.ranking_ = None if meta['ranking'] is None else TransformRanking(**meta['ranking'])
     det.pairs_ = None if meta['pairs'] is None else Pairs(**meta['pairs'])
     det.train_features_ = tensors['train_features']
     det.model_ = None
     if det.method == 'ke':
-        det.model_ = CifarResNet18(width=meta['width'])
-        det.model_.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith('model.')})
+        try:
+            det.model_ = CifarResNet18(width=meta['width'])
+            det.model_.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith('model.')})
+        except (RuntimeError, ValueError, TypeError) as e:
+            raise DetectorFileError(f"{path/'weights.pt'} does not fit the network described in {f} (width {meta['width']!r}): "
+                                    "one of the two files was changed or comes from another detector; save the detector again") from None
         det.model_.eval()
         if det.device is not None: det.model_.to(det.device)
     else:
@@ -276,11 +313,11 @@ PRESETS = {
     'default': dict(knowledge='efficientnet-lite0@112', method='ke', k=2, skip_closest=False, n_rank=24,
                     rank_method='exact', n_synthetic=100, n_train=1000, n_test_per_class=30,
                     epochs=6, width=16, batch_size=32, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, normalize=True,
-                    knn_k=2, train_severity=1, test_severity=5, per_transform=True),
+                    knn_k=2, train_severity=1, test_severity=5, per_transform=True, precision='auto', n_boot=100),
     'paper': dict(knowledge='clip:ViT-L-14:openai', method='ke', k=2, skip_closest=False, n_rank=0,
                   rank_method='exact', n_synthetic=200, n_train=0, n_test_per_class=0,
                   epochs=50, width=64, batch_size=64, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, normalize=False,
-                  knn_k=2, train_severity=1, test_severity=5, per_transform=True),
+                  knn_k=2, train_severity=1, test_severity=5, per_transform=True, precision='auto', n_boot=100),
 }
 
 # %% ../nbs/06_pipeline.ipynb #2cdcae82
@@ -306,9 +343,12 @@ class ExperimentConfig:
     normalize:bool|None=None # OC-SVM on L2-normalised features (default preset: yes; paper: no)
     train_severity:int|None=None; test_severity:int|None=None
     per_transform:bool|None=None # also score each transform alone (per_transform.json)
+    n_boot:int|None=None # bootstrap resamples of each class's pair choice (0 = none; see knowledge.pair_stability)
     shifting:list|None=None # dataset 'folder': the transforms that shift meaning (None = each class's KE negatives)
     download:bool=False # let torchvision download cifar10/cifar100/svhn into `data`
+    skip_corrupt:bool=False # dataset 'folder': leave unreadable image files out (with a warning) instead of stopping
     device:str|None=None # None = automatic
+    precision:str|None=None # 'auto', 'bf16', 'fp16' or 'fp32' for every network (see resolve_precision)
     seed:int=0
 
     def to_dict(self) -> dict: return asdict(self)
@@ -323,6 +363,29 @@ class ExperimentConfig:
 RESUME_IGNORES = ('device', 'download')  # may differ between the run and its resume
 TRAINING_FIELDS = ('epochs', 'width', 'batch_size', 'lr', 'tau', 'train_severity')
 
+_ALL = '(0 = all; a negative number would mean "all but a few", so it is refused)'
+
+def _check(name:str, value, ok, want:str):
+    "One setting: a number for which `ok(value)` holds, else one line naming it, the value and what is allowed."
+    good = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float('inf')
+    if not (good and ok(value)): raise ValueError(f'{name} must be {want}; got {value!r}')
+
+def _check_values(c:ExperimentConfig):
+    "Every setting of a resolved config, before any data is loaded or any file written."
+    for name in ('epochs', 'width', 'n_synthetic', 'knn_k'): _check(name, getattr(c, name), lambda v: v >= 1 and v == int(v), '>= 1')
+    _check('batch_size', c.batch_size, lambda v: v >= 2 and v == int(v), '>= 2 (the loss compares the images of a batch)')
+    for name in ('lr', 'tau'): _check(name, getattr(c, name), lambda v: v > 0, '> 0')
+    if c.scorer == 'ocsvm': _check('nu', c.nu, lambda v: 0 < v <= 1, 'in (0, 1] for the one-class SVM (the fraction of training images outside)')
+    else: _check('nu', c.nu, lambda v: 0 <= v < 1, 'in [0, 1) for the kNN scorer (the fraction of training images above its threshold)')
+    _check('n_rank', c.n_rank, lambda v: v == 0 or v >= 2, f'0 or >= 2 {_ALL}')
+    _check('n_train', c.n_train, lambda v: v == 0 or v >= 2, f'0 or >= 2 {_ALL}')
+    _check('n_test_per_class (--n_test)', c.n_test_per_class, lambda v: v >= 0, f'>= 0 {_ALL}')
+    for name in ('train_severity', 'test_severity'): _check(name, getattr(c, name), lambda v: v in (1, 2, 3, 4, 5), 'one of 1..5')
+    _check('seed', c.seed, lambda v: v >= 0 and v == int(v), 'a whole number >= 0')
+    if c.rank_method not in DISTANCES: raise ValueError(f'unknown rank_method {c.rank_method!r}; use one of {list(DISTANCES)}')
+    if not (isinstance(c.knowledge, str) and c.knowledge.strip()): raise ValueError(f'knowledge must name an encoder, got {c.knowledge!r}')
+    if c.skip_corrupt and c.dataset != 'folder': raise ValueError(f'skip_corrupt applies to image folders (dataset folder), not {c.dataset}')
+
 def _resolved(self:ExperimentConfig) -> ExperimentConfig:
     "A copy with every None filled from the preset, validated."
     if self.preset not in PRESETS: raise ValueError(f'unknown preset {self.preset!r}; use one of {sorted(PRESETS)}')
@@ -331,13 +394,13 @@ def _resolved(self:ExperimentConfig) -> ExperimentConfig:
     if c.method not in METHODS: raise ValueError(f'unknown method {c.method!r}; use one of {METHODS}')
     if c.scorer not in SCORERS: raise ValueError(f'unknown scorer {c.scorer!r}; use one of {SCORERS}')
     if not 1 <= c.k <= len(KE_POOL) // 2: raise ValueError(f'k={c.k}: use 1 <= k <= {len(KE_POOL)//2}')
-    for name in ('epochs', 'width', 'batch_size', 'n_synthetic'):
-        if getattr(c, name) < 1: raise ValueError(f'{name} must be >= 1, got {getattr(c, name)}')
+    _check_values(c)
     if c.shifting is not None:
         if c.dataset != 'folder': raise ValueError(f'a shifting list is only taken for dataset folder; {c.dataset} uses the paper\'s lists')
         bad = [t for t in c.shifting if t not in KE_POOL]
         if bad: raise ValueError(f'unknown transforms in the shifting list: {bad}; use names from {KE_POOL}')
         c = replace(c, shifting=list(c.shifting))
+    resolve_precision(c.precision, pick_device(c.device))   # a device or precision this machine lacks: one line, now
     if c.classes is not None: c = replace(c, classes=list(c.classes))
     return c
 ExperimentConfig.resolved = _resolved
@@ -350,7 +413,7 @@ def detector_from_config(cfg:ExperimentConfig) -> KEDetector:
                         severity=c.train_severity, seed=c.seed, device=c.device)
     return KEDetector(knowledge=c.knowledge, k=c.k, skip_closest=c.skip_closest, n_rank=c.n_rank,
                       rank_method=c.rank_method, train=train, scorer=c.scorer, nu=c.nu, normalize=c.normalize, knn_k=c.knn_k,
-                      method=c.method, device=c.device, seed=c.seed)
+                      method=c.method, device=c.device, seed=c.seed, precision=c.precision)
 
 # %% ../nbs/06_pipeline.ipynb #babbdd29
 @functools.lru_cache(maxsize=4)
@@ -369,7 +432,8 @@ def load_experiment_data(cfg:ExperimentConfig) -> tuple:
     if root is not None and not root.exists() and not c.download:
         fix = 'point --data at your image folder' if c.dataset == 'folder' else f'check --data, or add --download to fetch {c.dataset} there'
         raise FileNotFoundError(f'data root {root} does not exist; {fix}')
-    return tuple(load_dataset(c.dataset, root=root, split=s, download=c.download) for s in ('train', 'test'))
+    kw = {'skip_corrupt': True} if c.skip_corrupt else {}
+    return tuple(load_dataset(c.dataset, root=root, split=s, download=c.download, **kw) for s in ('train', 'test'))
 
 # %% ../nbs/06_pipeline.ipynb #504b4eed
 def resolve_classes(requested, # names or indices (ints or digit strings); None = all
@@ -395,7 +459,7 @@ def versions() -> dict:
     return {'ke_ad': ke_ad.__version__, 'torch': torch.__version__, 'numpy': np.__version__,
             'sklearn': sklearn.__version__, 'python': platform.python_version()}
 
-LEGACY_VALUES = {'normalize': False}   # fields added after runs were written, with the value those runs used
+LEGACY_VALUES = {'normalize': False, 'precision': 'fp32', 'skip_corrupt': False, 'n_boot': 0}   # fields added after runs were written, with the value those runs used
 
 def run_config(saved:dict) -> ExperimentConfig:
     "The ExperimentConfig in a run folder's config.json dict (versions etc. dropped; fields it predates from LEGACY_VALUES)."
@@ -413,23 +477,107 @@ def config_differences(saved:dict, current:dict) -> list:
             for n in names if norm(saved.get(n)) != norm(current.get(n))]
 
 # %% ../nbs/06_pipeline.ipynb #73525c89
+LOCK_NAME = '.ke_ad.lock'   # the run lock (see RunLock); not part of the run's results
+
+def _json_advice(path:Path) -> str:
+    "What to do about a damaged JSON file of a run folder, by its name."
+    prev = path.with_name('config.prev.json')
+    return {'config.json': f'copy {prev} (the version before the last update) onto it and resume' if prev.exists()
+                           else 'the run cannot be resumed: start it again with another --out',
+            'result.json': 'delete it and resume: the class is scored again from its last checkpoint',
+            'ranking.json': 'delete it and resume: the ranking is computed again'}.get(path.name, 'delete it and resume')
+
+def read_run_json(path) -> dict:
+    "A JSON file of a run folder; a damaged one is a RunFolderError naming the file and the way on."
+    path = Path(path)
+    try: return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunFolderError(f'{path} is damaged or truncated ({type(e).__name__}: {e}); nothing was changed. '
+                             f'{_json_advice(path).capitalize()}.') from None
+
 def check_run_folder(out_dir, # the run folder
                      resume:bool, # continue an existing run
                     ) -> dict|None:
     "Refuse to overwrite; return the saved config.json (as a dict) when resuming an existing run, else None."
     out = Path(out_dir)
+    if str(out_dir).strip() == '': raise RunFolderError('the run folder name is empty; give a folder (--out DIR)')
     if out.exists() and not out.is_dir(): raise RunFolderError(f'{out} is a file, not a folder; choose another --out')
-    if not out.exists() or not any(out.iterdir()): return None
+    if not out.exists() or not any(p.name != LOCK_NAME for p in out.iterdir()): return None
     if not (out/'config.json').exists():
         raise RunFolderError(f'{out} is not empty and holds no ke_ad run (no config.json); choose another --out')
     if not resume:
         raise RunFolderError(f'{out} already holds a ke_ad run; nothing was changed. Pass resume=True '
                              '(ke_ad run --resume) to continue it, or choose another --out.')
-    return json.loads((out/'config.json').read_text())
+    return read_run_json(out/'config.json')
 
 def class_dir(out_dir, cls:str) -> Path:
     "Folder of one class inside a run folder."
     return Path(out_dir)/'classes'/str(cls).replace(os.sep, '_')
+
+# %% ../nbs/06_pipeline.ipynb #94f889a6
+def _pid_alive(pid:int) -> bool:
+    "Whether process `pid` exists on this host."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True     # it exists, owned by someone else
+    except (OverflowError, ValueError): return False
+    return True
+
+class RunLock:
+    "Own a run folder: an O_EXCL lock file naming the holder (pid, host, start); a dead holder's lock on this host is taken over."
+    def __init__(self, out_dir): self.out, self.path, self.info, self.created = Path(out_dir), Path(out_dir)/LOCK_NAME, None, False
+
+    def holder(self) -> dict|None:
+        "The lock file's content (None: no lock; {} when unreadable)."
+        try: h = json.loads(self.path.read_text()); return h if isinstance(h, dict) else {}
+        except FileNotFoundError: return None
+        except (OSError, ValueError): return {}
+
+    def _stale(self, h:dict) -> bool:
+        if not h:   # unreadable: its writer died between creating and filling it, unless that was just now
+            try: return time.time() - self.path.stat().st_mtime > 30
+            except FileNotFoundError: return True
+        return h.get('host') == socket.gethostname() and isinstance(h.get('pid'), int) and not _pid_alive(h['pid'])
+
+    def _take_over(self, h:dict):
+        "Move a stale lock aside; if it turns out another process re-took the folder meanwhile, put theirs back."
+        aside = self.path.with_name(f'{LOCK_NAME}.{os.getpid()}.stale')
+        try: os.replace(self.path, aside)
+        except FileNotFoundError: return
+        if h and json.loads(aside.read_text() or '{}') != h:
+            try: os.link(aside, self.path)
+            except OSError: pass
+        aside.unlink(missing_ok=True)
+
+    def acquire(self) -> 'RunLock':
+        self.created = not self.out.exists()
+        self.out.mkdir(parents=True, exist_ok=True)
+        me = {'pid': os.getpid(), 'host': socket.gethostname(), 'started': time.strftime('%Y-%m-%d %H:%M:%S')}
+        for _ in range(3):
+            try: fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                h = self.holder()
+                if h is not None and not self._stale(h): break
+                if h is not None: self._take_over(h)
+                continue
+            with os.fdopen(fd, 'w') as f: json.dump(me, f)
+            self.info = me; return self
+        h = self.holder() or {}
+        self._cleanup()
+        raise RunFolderError(f"{self.out} is in use by another ke_ad run (pid {h.get('pid')} on {h.get('host')}, since "
+                             f"{h.get('started')}); nothing was changed. Wait for it to end or choose another --out "
+                             f"(if that run is gone, delete {self.path}).")
+
+    def release(self):
+        if self.info is not None and self.holder() == self.info: self.path.unlink(missing_ok=True)
+        self.info = None; self._cleanup()
+
+    def _cleanup(self):
+        "A folder this lock created and nothing else filled is removed again."
+        if self.created and self.out.is_dir() and not any(self.out.iterdir()): self.out.rmdir()
+
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
 
 # %% ../nbs/06_pipeline.ipynb #4bef2c29
 def class_shifting(cfg:ExperimentConfig, cls:str, pairs:Pairs|None):
@@ -438,15 +586,29 @@ def class_shifting(cfg:ExperimentConfig, cls:str, pairs:Pairs|None):
     if cfg.shifting is not None: return shifting_list('folder', cls, user=cfg.shifting)
     return shifting_list('folder', cls, ranking=pairs)
 
-def _cached_ranking(det:KEDetector, images, folder:Path, encoder) -> TransformRanking:
-    "The class's ranking from folder/ranking.json, or computed and written there."
+def _cached_ranking(det:KEDetector, images, folder:Path, encoder, n_boot:int=0) -> tuple:
+    "The class's ranking and its bootstrap (None without `n_boot`) from folder/ranking.json, or computed and written there."
     f = folder/'ranking.json'
-    if f.exists(): return TransformRanking(**json.loads(f.read_text()))
-    r = _rank(det, images, encoder)
-    write_json(f, _ranking_dict(r))
-    return r
+    if f.exists():
+        d = read_run_json(f); s = d.pop('stability', None)
+        return TransformRanking(**d), (PairStability(**s) if s else None)
+    with tempfile.TemporaryDirectory() as tmp:      # the bootstrap reuses the ranking's embeddings
+        r = _rank(det, images, encoder, cache_dir=tmp)
+        s = (bootstrap_pairs(images, encoder, k=det.k, skip_closest=det.skip_closest, n_boot=n_boot, boot_seed=det.seed,
+                             cache_dir=tmp, **_rank_kw(det, images)) if n_boot else None)
+    write_json(f, {**_ranking_dict(r), 'stability': asdict(s) if s else None})
+    return r, s
 
 # %% ../nbs/06_pipeline.ipynb #1cec9134
+def class_split(cfg:ExperimentConfig, train:ImageData, test:ImageData, cls:str) -> OneClassSplit:
+    "The class's one-class split as the run uses it; refused here when the scorer could not be fitted on it."
+    split = one_class_split(train, test, cls, max_train=cfg.n_train or None,
+                            max_test_per_class=cfg.n_test_per_class or None, seed=cfg.seed)
+    need = cfg.knn_k + 1 if cfg.scorer == 'knn' else 2
+    if len(split.train) < need:
+        raise ValueError(f'class {cls!r} has {len(split.train)} training images; the {cfg.scorer} scorer needs at least {need}')
+    return split
+
 def run_class(cfg:ExperimentConfig, # resolved experiment config
               train:ImageData, test:ImageData, # the dataset's splits
               cls:str, # the normal class
@@ -456,10 +618,9 @@ def run_class(cfg:ExperimentConfig, # resolved experiment config
     "Fit, evaluate (SD, SPD, SSA, per transform) and save one class; returns its result row."
     t0, folder = time.time(), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    split = one_class_split(train, test, cls, max_train=cfg.n_train or None,
-                            max_test_per_class=cfg.n_test_per_class or None, seed=cfg.seed)
+    split = class_split(cfg, train, test, cls)
     det = detector_from_config(cfg)
-    ranking = _cached_ranking(det, split.train, folder, encoder)
+    ranking, stability = _cached_ranking(det, split.train, folder, encoder, cfg.n_boot)
     t1 = time.time()
     resume = resume and (folder/'checkpoint.pt').exists()
     det.fit(split.train, run_dir=folder if det.method == 'ke' else None, resume=resume, ranking=ranking,
@@ -474,18 +635,34 @@ def run_class(cfg:ExperimentConfig, # resolved experiment config
     det.save(folder/'detector')
     result = {'class': cls, **m, 'positives': '+'.join(det.pairs_.positives), 'negatives': '+'.join(det.pairs_.negatives),
               'train_seconds': round(train_seconds, 2), 'total_seconds': round(time.time() - t0, 2),
-              'shifting': list(shifting), 'shifting_source': shifting.source, 'n_train': len(split.train)}
+              'shifting': list(shifting), 'shifting_source': shifting.source, 'n_train': len(split.train),
+              'precision': det.precision_, 'config': cfg.to_dict(),
+              'pairs_recur': stability.p_same_pairs if stability else None,
+              'negatives_recur': stability.p_same_negatives if stability else None}
+    if stability is not None and stability.p_same_negatives < 0.6: warnings.warn(fragile_message(cls, det.pairs_, stability))
     write_json(folder/'result.json', result)
     return result
 
 # %% ../nbs/06_pipeline.ipynb #bb2b0527
 RESULT_COLUMNS = ['class', 'sd_auroc', 'spd_auroc', 'ssa_auroc', 'ssa_normal_only_auroc', 'sd_ovo_auroc', 'spd_ovo_auroc',
-                  'sd_balanced_acc', 'spd_balanced_acc', 'positives', 'negatives', 'train_seconds', 'total_seconds']
+                  'sd_balanced_acc', 'spd_balanced_acc',
+                  # the authors' code metric (NOT an AUROC; 0.5 + (p - q)/2 on SD, see 05_evaluation), beside the AUROCs
+                  'sd_authors_metric', 'spd_authors_metric', 'ssa_authors_metric', 'sd_authors_metric_flipped',
+                  'ssa_hard_authors_metric', 'positives', 'negatives', 'pairs_recur', 'negatives_recur', 'train_seconds', 'total_seconds']
 
 def finished_results(out_dir, classes:list) -> list:
     "result.json of every finished class, in the order of `classes`."
     fs = [class_dir(out_dir, c)/'result.json' for c in classes]
-    return [json.loads(f.read_text()) for f in fs if f.exists()]
+    return [read_run_json(f) for f in fs if f.exists()]
+
+def run_ke_table(out_dir, results:list) -> KETable:
+    "The run's KE table (distances, pairs, bootstrap) from the classes' ranking.json and results."
+    ranks = {r['class']: read_run_json(class_dir(out_dir, r['class'])/'ranking.json') for r in results}
+    pool = list(next(iter(ranks.values()))['transforms'])
+    D = np.array([[dict(zip(rk['transforms'], rk['distances']))[t] for t in pool] for rk in ranks.values()])
+    pairs = {r['class']: Pairs(r['positives'].split('+'), r['negatives'].split('+')) for r in results}
+    st = {c: PairStability(**rk['stability']) for c, rk in ranks.items() if rk.get('stability')}
+    return KETable(list(ranks), pool, D, pairs, st or None)
 
 def write_run_tables(out_dir, classes:list) -> list:
     "Rewrite results.csv, ke_ranking.csv and fingerprints.json from the finished classes; returns their results."
@@ -493,14 +670,7 @@ def write_run_tables(out_dir, classes:list) -> list:
     with open(out/'results.csv.tmp', 'w', newline='') as f:
         w = csv.DictWriter(f, RESULT_COLUMNS, extrasaction='ignore'); w.writeheader(); w.writerows(results)
     os.replace(out/'results.csv.tmp', out/'results.csv')
-    with open(out/'ke_ranking.csv.tmp', 'w', newline='') as f:
-        w = csv.writer(f); w.writerow(['class', 'transform', 'distance', 'rank', 'role'])
-        for r in results:
-            rk = json.loads((class_dir(out, r['class'])/'ranking.json').read_text())
-            pos, neg = r['positives'].split('+'), r['negatives'].split('+')
-            for i, (t, d) in enumerate(zip(rk['transforms'], rk['distances'])):
-                w.writerow([r['class'], t, repr(float(d)), i + 1, 'positive' if t in pos else 'negative' if t in neg else ''])
-    os.replace(out/'ke_ranking.csv.tmp', out/'ke_ranking.csv')
+    if results: run_ke_table(out, results).to_csv(out/'ke_ranking.csv.tmp'); os.replace(out/'ke_ranking.csv.tmp', out/'ke_ranking.csv')
     write_json(out/'fingerprints.json', {r['class']: {'sd': r['sd_fingerprint'], 'shifted': r['shifted_fingerprint'],
                                                        'seed': r['seed']} for r in results})
     return results
@@ -529,7 +699,7 @@ def plot_ke_heatmap(out_dir):
 # %% ../nbs/06_pipeline.ipynb #6464e916
 def plot_per_transform(out_dir, results:list):
     "AUROC per class and test-set transform, KE negatives outlined (`evaluation.plot_per_transform_heatmap`); None if not computed."
-    tables = {r['class']: json.loads(f.read_text()) for r in results if (f := class_dir(out_dir, r['class'])/'per_transform.json').exists()}
+    tables = {r['class']: read_run_json(f) for r in results if (f := class_dir(out_dir, r['class'])/'per_transform.json').exists()}
     if not tables: return None
     marks = {r['class']: r['negatives'].split('+') for r in results if r.get('negatives')}
     return plot_per_transform_heatmap({'AUROC per test-set transform': tables}, marks=marks)
@@ -543,30 +713,65 @@ def write_run_figures(out_dir, results:list, title:str=''):
         if fig is not None: fig.savefig(fd/name, bbox_inches='tight'); plt.close(fig)
 
 # %% ../nbs/06_pipeline.ipynb #38db846f
+def _write_config(out:Path, meta:dict):
+    "config.json, atomically; the readable version it replaces is kept as config.prev.json."
+    f = out/'config.json'
+    try: atomic_save(json.loads(f.read_text()), out/'config.prev.json', as_json=True)
+    except (OSError, ValueError): pass     # none yet, or damaged: keep the older copy
+    write_json(f, meta)
+
 def _new_run(cfg:ExperimentConfig, out:Path) -> dict:
-    "Create the run folder and its config.json; returns the config.json dict."
+    "Create the run folder and its config.json (with what decides bit-identity: precision and threads); returns its dict."
     out.mkdir(parents=True, exist_ok=True)
     source = {'synthetic': 'truth_table', 'folder': 'user' if cfg.shifting is not None else 'ke_negatives'}.get(cfg.dataset, 'paper')
     meta = {**cfg.to_dict(), **versions(), 'created': time.strftime('%Y-%m-%d %H:%M:%S'),
-            'shifting_source': source, 'shifting_lists': {}}
-    write_json(out/'config.json', meta)
+            'precision_resolved': resolve_precision(cfg.precision, pick_device(cfg.device)).name,
+            'threads': torch.get_num_threads(), 'shifting_source': source, 'shifting_lists': {}}
+    _write_config(out, meta)
     return meta
 
 def _check_resume(saved:dict, cfg:ExperimentConfig, out:Path):
-    "Refuse a resume whose config differs from the saved one, naming every difference."
+    "Refuse a resume whose config differs from the saved one, naming every difference; warn where results may drift."
     diffs = config_differences(saved, cfg.to_dict())
     if diffs: raise RunFolderError(f'cannot resume {out}: the config differs ({"; ".join(diffs)}). '
                                    'Resume with the run\'s own settings, or choose another --out.')
+    now = {'threads': torch.get_num_threads(), 'precision_resolved': resolve_precision(cfg.precision, pick_device(cfg.device)).name}
+    drift = [f'{k} {saved[k]} then, {v} now' for k, v in now.items() if saved.get(k, v) != v]
+    if drift: warnings.warn(f'resuming {out} with {", ".join(drift)}: the remaining classes may differ from an uninterrupted run '
+                            '(same seed, same result holds for the same precision and thread count)')
+
+# %% ../nbs/06_pipeline.ipynb #76da9eb4
+def _sd_fingerprint(split:OneClassSplit) -> str:
+    "The SD test set's fingerprint, computed as `evaluate_protocols` records it (`sd_fingerprint`)."
+    y, c = _labels_of(split)
+    return fingerprint(split.test, y, c)
+
+def _check_finished(cfg:ExperimentConfig, out:Path, train:ImageData, test:ImageData) -> list:
+    "The classes of a resumed run whose result.json can be kept; refuses one made with another config or test set."
+    done = []
+    for cls in cfg.classes:
+        f = class_dir(out, cls)/'result.json'
+        if not f.exists(): continue
+        r = read_run_json(f)
+        diffs = config_differences(r['config'], cfg.to_dict()) if 'config' in r else []
+        if diffs: raise RunFolderError(f'cannot resume {out}: {f} was made with another config ({"; ".join(diffs)}); '
+                                       'nothing was changed. Resume with its settings, or delete that class folder to run it again.')
+        if r.get('sd_fingerprint') != _sd_fingerprint(class_split(cfg, train, test, cls)):
+            raise RunFolderError(f'cannot resume {out}: the test images of class {cls!r} are not those it was scored on '
+                                 f'(sd_fingerprint in {f} and fingerprints.json); the data changed since the run began. '
+                                 'Restore the data, or start a new run with another --out.')
+        done.append(cls)
+    return done
 
 # %% ../nbs/06_pipeline.ipynb #af657a08
 def run_experiment(config:ExperimentConfig, # what to run
                    out_dir, # the run folder (created; an existing run is resumed or refused)
-                   resume:bool=False, # continue a run in out_dir (finished classes are skipped)
+                   resume:bool=False, # continue a run in out_dir (finished classes are kept)
                    progress:bool=True, # print one line per step and training progress
                    encoder:ImageEncoder|None=None, # a loaded knowledge encoder (its name is recorded as `knowledge`)
                   ) -> list:
     "Run every requested class of the dataset as the normal class; returns the per-class result dicts."
-    cfg, out = config.resolved(), Path(out_dir)
+    cfg, out = config.resolved(), Path(out_dir)        # every setting checked
     saved = check_run_folder(out, resume)
     train, test = load_experiment_data(cfg)
     cfg = replace(cfg, classes=resolve_classes(cfg.classes, list(train.classes)))
@@ -574,23 +779,27 @@ def run_experiment(config:ExperimentConfig, # what to run
         found = find_cifar10_folder(); cfg = replace(cfg, data=str(found) if found else None)
     if encoder is not None: cfg = replace(cfg, knowledge=encoder.name)  # record what was really used
     if saved is not None: _check_resume(saved, cfg, out)
-    pending = [c for c in cfg.classes if not (class_dir(out, c)/'result.json').exists()]
-    if pending and encoder is None:
+    for cls in cfg.classes: class_split(cfg, train, test, cls)   # too few images: refused now, not after training
+    finished = _check_finished(cfg, out, train, test) if saved is not None else []
+    if len(finished) < len(cfg.classes) and encoder is None:
         if progress: print(f'loading knowledge encoder {cfg.knowledge} ...', flush=True)
         encoder = load_encoder(cfg.knowledge, device=cfg.device)
-    meta = saved if saved is not None else _new_run(cfg, out)
     say = (lambda *a: print(*a, flush=True)) if progress else (lambda *a: None)
     t_run = time.time()
-    for i, cls in enumerate(cfg.classes):
-        folder = class_dir(out, cls)
-        if (folder/'result.json').exists(): say(f'[{i+1}/{len(cfg.classes)}] {cls}: finished earlier, skipped'); continue
-        say(f'[{i+1}/{len(cfg.classes)}] {cls}: ranking, training, scoring ...')
-        r = run_class(cfg, train, test, cls, folder, encoder, resume=resume, progress=progress)
-        meta['shifting_lists'][cls] = r['shifting']; write_json(out/'config.json', meta)
-        write_run_tables(out, cfg.classes)
-        say(f"[{i+1}/{len(cfg.classes)}] {cls}: SD {100*r['sd_auroc']:.1f}  SPD {100*r['spd_auroc']:.1f}  "
-            f"SSA {100*r['ssa_auroc']:.1f}  +{r['positives']} -{r['negatives']}  ({r['total_seconds']:.0f}s)")
-    results = write_run_tables(out, cfg.classes)
-    write_run_figures(out, results, title=f'{cfg.dataset} ({cfg.preset}, {cfg.method})')
+    with RunLock(out):                                  # from here on this process owns the folder
+        if check_run_folder(out, resume) != saved:
+            raise RunFolderError(f'{out} was changed by another run while this one was starting; nothing was written. Run the command again.')
+        meta = saved if saved is not None else _new_run(cfg, out)
+        for i, cls in enumerate(cfg.classes):
+            if cls in finished: say(f'[{i+1}/{len(cfg.classes)}] {cls}: finished earlier, kept'); continue
+            say(f'[{i+1}/{len(cfg.classes)}] {cls}: ranking, training, scoring ...')
+            r = run_class(cfg, train, test, cls, class_dir(out, cls), encoder, resume=resume, progress=progress)
+            meta['shifting_lists'][cls] = r['shifting']; _write_config(out, meta)
+            write_run_tables(out, cfg.classes)
+            say(f"[{i+1}/{len(cfg.classes)}] {cls}: SD {100*r['sd_auroc']:.1f}  SPD {100*r['spd_auroc']:.1f}  "
+                f"SSA {100*r['ssa_auroc']:.1f}  +{r['positives']} -{r['negatives']}"
+                + (f" (pairs recur {r['pairs_recur']:.0%})" if r.get('pairs_recur') is not None else '') + f"  ({r['total_seconds']:.0f}s)")
+        results = write_run_tables(out, cfg.classes)
+        write_run_figures(out, results, title=f'{cfg.dataset} ({cfg.preset}, {cfg.method})')
     say(f'done in {time.time()-t_run:.0f}s: {out}')
     return results

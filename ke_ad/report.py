@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5_SOURCE', 'PAPER_TABLE5', 'PEER_CIFAR10_SD_CLAIMS', 'paper_mean',
-           'NotARunFolderError', 'is_run_folder', 'Run', 'load_run', 'find_runs', 'ComparisonTable',
-           'comparison_tables', 'paper_comparison_table', 'plot_protocol_bars', 'per_transform_table',
-           'experiment_config', 'plot_run_pairs', 'plot_runs_per_transform', 'write_report']
+__all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5_SOURCE', 'PAPER_TABLE5', 'PEER_CIFAR10_SD_CLAIMS',
+           'AUTHORS_METRIC_NOTE', 'TABLE5_METRIC_NOTE', 'paper_mean', 'NotARunFolderError', 'is_run_folder', 'Run',
+           'load_run', 'find_runs', 'ComparisonTable', 'comparison_tables', 'paper_comparison_table',
+           'plot_protocol_bars', 'per_transform_table', 'experiment_config', 'plot_run_pairs',
+           'plot_runs_per_transform', 'write_report']
 
 # %% ../nbs/07_paper_figures.ipynb #5a22e6ff
 from .datasets import CIFAR100_COARSE
@@ -90,7 +91,9 @@ class NotARunFolderError(FileNotFoundError):
     "Raised when a path is not a run folder written by `ke_ad.pipeline.run_experiment`."
 
 _FRACTION_COLUMNS = ('sd_auroc', 'spd_auroc', 'ssa_auroc', 'ssa_normal_only_auroc', 'sd_ovo_auroc',
-                     'spd_ovo_auroc', 'sd_balanced_acc', 'spd_balanced_acc', 'ssa_balanced_acc')
+                     'spd_ovo_auroc', 'sd_balanced_acc', 'spd_balanced_acc', 'ssa_balanced_acc',
+                     'sd_authors_metric', 'sd_authors_metric_flipped', 'spd_authors_metric', 'ssa_authors_metric',
+                     'ssa_hard_authors_metric')
 
 def _to_number(text):
     try: return float(text)
@@ -203,7 +206,11 @@ class ComparisonTable:
         raise KeyError(f'no row {label!r}; rows: {[r[0] for r in self.rows]}')
 
 def _pct(x): return '-' if x is None or (isinstance(x, float) and math.isnan(x)) else f'{100 * x:.2f}'
-_RUN_METRICS = (('sd_auroc', 'SD'), ('spd_auroc', 'SPD'), ('ssa_auroc', 'SSA'))
+_RUN_METRICS = (('sd_auroc', 'SD'), ('spd_auroc', 'SPD'), ('ssa_auroc', 'SSA'),   # AUROC, then the authors' code metric:
+                ('sd_authors_metric', 'SD*'), ('spd_authors_metric', 'SPD*'), ('ssa_authors_metric', 'SSA*'))
+AUTHORS_METRIC_NOTE = ("SD*, SPD*, SSA* = the authors' code metric (%), NOT an AUROC: on SD/SPD 0.5 + (p - q)/2 with "
+                       "p = normals called normal, q = anomalies called anomalous (ke_ad.evaluation.authors_code_metric); "
+                       "'-' where a run predates it.")
 
 def _run_cells(run, cls):
     r = run.result(cls) if cls is not None else None
@@ -212,13 +219,22 @@ def _run_cells(run, cls):
 def _run_mean(run, classes):
     "Mean of each metric over `classes` (all must be finished), as fractions."
     rows = [run.result(c) for c in classes]
-    return [float(np.nanmean([r[k] for r in rows])) if rows and all(rows) else None for k, _ in _RUN_METRICS]
+    if not (rows and all(rows)): return [None] * len(_RUN_METRICS)
+    vals = [[r.get(k, math.nan) for r in rows] for k, _ in _RUN_METRICS]
+    return [float(np.nanmean(v)) if not all(map(math.isnan, v)) else None for v in vals]
 
 def _as_runs(runs):
     if runs is None: return []
     if isinstance(runs, (str, Path)): return find_runs(runs)
     if isinstance(runs, Run): return [runs]
     return list(runs)
+
+# %% ../nbs/07_paper_figures.ipynb #405df8de
+TABLE5_METRIC_NOTE = ("Which metric is Table 5? The authors' May 2024 code printed 0.5 + (p - q)/2 from hard SVM predictions "
+                      "(see SD*/SPD*). Under it a detector that ignores the image and calls a fraction p of all images normal "
+                      "scores exactly p on SD and on SPD, and one that flags nothing scores 100; KE's 88.35 SD / 88.21 SPD "
+                      "(almost no drop) is what such a detector with p = 0.88 scores. Whether Table 5 came from that code "
+                      "is not known (09_metric_audit).")
 
 # %% ../nbs/07_paper_figures.ipynb #b3071704
 def _cifar100_names(): return list(CIFAR100_COARSE)
@@ -246,9 +262,10 @@ def _table5_comparison(runs, methods=None):
         if 0 < len(idx) < n:
             row = [f'Mean [{j}]', f'{len(idx)} classes'] + [f'{paper_mean(m, p, idx):.2f}' for m, p in cols]
             for k, other in enumerate(runs):
-                row += [_pct(x) for x in _run_mean(other, [run_class(other, i) for i in idx])] if k == j else ['-'] * 3
+                row += [_pct(x) for x in _run_mean(other, [run_class(other, i) for i in idx])] if k == j else ['-'] * len(_RUN_METRICS)
             rows.append(row)
-    notes = [f'Paper columns: {PAPER_TABLE5_SOURCE} as printed ("KE" = the paper\'s "Ours"); reference data, not a ke_ad result.']
+    notes = [f'Paper columns: {PAPER_TABLE5_SOURCE} as printed ("KE" = the paper\'s "Ours"); reference data, not a ke_ad result.',
+             TABLE5_METRIC_NOTE]
     return ComparisonTable('CIFAR-100 (20 superclasses): paper Table 5 vs ke_ad', header, rows, notes)
 
 # %% ../nbs/07_paper_figures.ipynb #19ed6c31
@@ -260,7 +277,7 @@ def _runs_only_table(dataset, runs):
     rows = [[c] + sum((_run_cells(run, c) for run in runs), []) for c in classes]
     if runs:
         rows.append(['Mean'] + sum(([_pct(x) for x in _run_mean(run, run.classes)] for run in runs), []))
-        rows.append(['n classes'] + sum(([str(len(run.classes)), '', ''] for run in runs), []))
+        rows.append(['n classes'] + sum(([str(len(run.classes))] + [''] * (len(_RUN_METRICS) - 1) for run in runs), []))
     notes = []
     if dataset == 'cifar10':
         notes.append("Nearest available claims (NOT the KE paper's numbers, not per class; the peers' own CIFAR-10 "
@@ -285,6 +302,7 @@ def comparison_tables(runs=None, # Runs, a folder to search with `find_runs`, or
         else: t.notes.append(f'No ke_ad run found for {ds}{searched}: nothing to compare yet. Make one with '
                              f'`ke_ad reproduce --dataset {ds} --preset paper --out DIR` (GPU) or `ke_ad run`.')
         t.notes.append('ke_ad AUROC = roc_auc_score on continuous scores (%); SSA has no paper counterpart.')
+        t.notes.append(AUTHORS_METRIC_NOTE)
         tables.append(t)
     return tables
 
