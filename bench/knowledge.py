@@ -2,8 +2,9 @@
 
 Measures, in one run on this machine's CPU:
   1. encoder throughput (images/s) of EfficientNet-Lite0 at 112 and 224 px (the offline encoder) on 32 px
-     inputs, in float32 and in the precision 'auto' resolves to (bf16 + channels_last on a CPU with native
-     bf16), interleaved so that load changes hit both alike, with the ratio;
+     inputs, as published (BatchNorm separate) and with BatchNorm folded into the convolutions (the default), each in
+     float32 and in the precision 'auto' resolves to (bf16 + channels_last on a CPU with native bf16),
+     interleaved so that load changes hit all alike, with the ratios to the published network in float32;
   2. the time of one distance, exact W1 (assignment) and sliced Wasserstein, at several sample sizes n,
      on random 1280-d embeddings (the cost does not depend on the values);
   3. FLOPs per image of EfficientNet-Lite0 and CLIP ViT-L-14 (random weights; FLOPs do not depend on them),
@@ -52,17 +53,18 @@ def main():
     imgs = torch.randint(0, 256, (a.n_encode, 3, 32, 32), dtype=torch.uint8)
     per_image = {}
     for size in (112, 224):
-        enc = EfficientNetLite0Encoder(image_size=size)
-        runs = {p: [] for p in ('fp32', 'auto')}
-        for p in runs: encode(enc, imgs[:8], device='cpu', precision=p)          # warm-up (and layout change)
+        encs = {'published': EfficientNetLite0Encoder(image_size=size, fold_bn=False), 'folded': EfficientNetLite0Encoder(image_size=size)}
+        runs = {(e, p): [] for e in encs for p in ('fp32', 'auto')}
+        for e, p in runs: encode(encs[e], imgs[:8], device='cpu', precision=p)      # warm-up (and layout change)
         for _ in range(a.repeats):
-            for p in runs: runs[p].append(best_of(lambda: encode(enc, imgs, batch_size=64, device='cpu', precision=p), 1) / a.n_encode)
-        t = {p: sorted(v)[len(v) // 2] for p, v in runs.items()}
+            for e, p in runs: runs[e, p].append(best_of(lambda: encode(encs[e], imgs, batch_size=64, device='cpu', precision=p), 1) / a.n_encode)
+        t = {k: sorted(v)[len(v) // 2] for k, v in runs.items()}
         per_image[size] = t
-        print(f'EfficientNet-Lite0 @{size} on CPU: fp32 {1 / t["fp32"]:.1f} img/s, auto ({auto}) {1 / t["auto"]:.1f} img/s, '
-              f'ratio x{t["fp32"] / t["auto"]:.2f}')
+        base = t['published', 'fp32']
+        print(f'EfficientNet-Lite0 @{size} on CPU, img/s (x ratio to the published network in fp32): ' +
+              ', '.join(f'{e} {p if p == "fp32" else "auto=" + auto} {1 / v:.1f} (x{base / v:.2f})' for (e, p), v in t.items()))
     if a.encoders_only: return
-    t_enc = per_image[224]['auto']               # what encode() does by default
+    t_enc = per_image[224]['folded', 'auto']     # what encode() does by default
     eff = EfficientNetLite0Encoder()
 
     rng = np.random.default_rng(0)

@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser('run', help='run an experiment (no options: the synthetic default job)')
     r.add_argument('--dataset', choices=DATASETS); r.add_argument('--preset', choices=sorted(PRESETS))
     _add_common(r)
-    r.add_argument('--method', choices=METHODS, help="'ke' (train) or 'frozen' (score the knowledge encoder's features)")
+    r.add_argument('--method', choices=METHODS, help="'ke' (train), 'frozen' (score the knowledge encoder's features), or on "
+                   "a pretrained ImageNet backbone: 'dn2', 'panda', 'msad', 'ke_backbone' (ke_ad.backbones; their own presets)")
     r.add_argument('--k', type=int, help='positives and negatives per class (paper: 2)')
     r.add_argument('--batch_size', type=int); r.add_argument('--lr', type=float)
     r.add_argument('--scorer', choices=SCORERS); r.add_argument('--nu', type=float); r.add_argument('--knn_k', type=int)

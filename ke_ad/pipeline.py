@@ -28,6 +28,7 @@ from .knowledge import (ImageEncoder, load_encoder, encode, rank_transforms, res
                              select_pairs, TransformRanking, Pairs, KETable, plot_distance_heatmap, bootstrap_pairs, PairStability, fragile_message, DISTANCES)
 import matplotlib.pyplot as plt
 from .training import TrainConfig, CifarResNet18, train_ke, extract_features
+from .backbones import BackboneDetector, BACKBONE_METHODS, backbone_detector
 from .evaluation import (OCSVMScorer, KNNScorer, evaluate_protocols, per_transform_auroc,
                               plot_per_transform_heatmap, shifting_list, fingerprint, _labels_of)
 
@@ -52,7 +53,7 @@ def as_uint8_images(images, # uint8 images (N, 3, H, W): a torch tensor or a num
 
 # %% ../nbs/06_pipeline.ipynb #6df015fe
 SCORERS = ('ocsvm', 'knn')
-METHODS = ('ke', 'frozen')
+METHODS = ('ke', 'frozen') + BACKBONE_METHODS   # the last four: pretrained-backbone peers and KE (ke_ad.backbones)
 DETECTOR_FORMAT, DETECTOR_FORMAT_VERSION = 'ke_ad.KEDetector', 1
 
 class DetectorFileError(ValueError):
@@ -328,7 +329,7 @@ class ExperimentConfig:
     data:str|None=None # dataset root (torchvision layout) or image folder; None for synthetic
     classes:list|None=None # normal classes to run, names or indices (None = every class)
     preset:str='default' # 'default' (quick, CPU) or 'paper'
-    method:str|None=None # 'ke' (train) or 'frozen' (score the knowledge encoder's features; baseline)
+    method:str|None=None # 'ke' (train), 'frozen' (score the knowledge encoder's features), or on a pretrained backbone 'dn2', 'panda', 'msad', 'ke_backbone'
     knowledge:str|None=None # knowledge encoder spec, e.g. 'efficientnet-lite0' or 'clip:ViT-L-14:openai'
     k:int|None=None # positives and negatives per class
     skip_closest:bool|None=None # positives = ranks 2..k+1 (authors' code)
@@ -406,9 +407,15 @@ def _resolved(self:ExperimentConfig) -> ExperimentConfig:
 ExperimentConfig.resolved = _resolved
 
 # %% ../nbs/06_pipeline.ipynb #909c5363
-def detector_from_config(cfg:ExperimentConfig) -> KEDetector:
-    "The KEDetector an experiment trains for each class."
+def detector_from_config(cfg:ExperimentConfig) -> KEDetector|BackboneDetector:
+    "The detector an experiment trains for each class: a KEDetector, or a BackboneDetector for BACKBONE_METHODS."
     c = cfg.resolved()
+    if c.method in BACKBONE_METHODS:   # their own presets (backbones.cpu_settings / paper_settings); changed training values win
+        base = PRESETS[c.preset]
+        changed = {f: getattr(c, f) for f in ('epochs', 'batch_size', 'lr', 'tau') if getattr(c, f) != base[f]}
+        return backbone_detector(c.method, 'paper' if c.preset == 'paper' else 'cpu', knowledge=c.knowledge, k=c.k,
+                                 skip_closest=c.skip_closest, n_rank=c.n_rank or None, rank_method=c.rank_method, knn_k=c.knn_k,
+                                 nu=c.nu, severity=c.train_severity, device=c.device, precision=c.precision, seed=c.seed, **changed)
     train = TrainConfig(epochs=c.epochs, width=c.width, batch_size=c.batch_size, lr=c.lr, tau=c.tau,
                         severity=c.train_severity, seed=c.seed, device=c.device)
     return KEDetector(knowledge=c.knowledge, k=c.k, skip_closest=c.skip_closest, n_rank=c.n_rank,
@@ -470,7 +477,7 @@ def config_differences(saved:dict, current:dict) -> list:
     "'name: saved vs current' for every config field that differs (ignoring RESUME_IGNORES and unused fields)."
     saved = {**{k: v for k, v in LEGACY_VALUES.items() if k in current}, **saved}   # fields the run predates
     unused = {'synthetic': ('shifting',), 'folder': ('n_synthetic',)}.get(current.get('dataset'), ('shifting', 'n_synthetic'))
-    if current.get('method') == 'frozen': unused += TRAINING_FIELDS   # nothing is trained
+    if current.get('method') in ('frozen', 'dn2'): unused += TRAINING_FIELDS   # nothing is trained
     names = [f.name for f in fields(ExperimentConfig) if f.name not in RESUME_IGNORES + unused]
     norm = lambda v: json.loads(json.dumps(v, default=_json_default))
     return [f'{n}: {saved.get(n)!r} in the run folder vs {current.get(n)!r} now'
