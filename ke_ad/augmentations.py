@@ -10,7 +10,8 @@ __all__ = ['CROP_FRACTION', 'GAUSSIAN_BLUR_SIGMA', 'GAUSSIAN_NOISE_SIGMA', 'SHOT
            'TRANSFORMS', 'to_float', 'to_uint8', 'rot90', 'rot270', 'flip', 'random_crop', 'gaussian_blur',
            'gaussian_noise', 'shot_noise', 'impulse_noise', 'speckle_noise', 'glass_blur', 'jpeg_compression', 'snow',
            'rgb_to_hsv', 'hsv_to_rgb', 'color_jitter', 'defocus_blur', 'motion_blur', 'zoom_blur', 'fog', 'brightness',
-           'saturate', 'contrast', 'elastic_transform', 'pixelate', 'spatter', 'apply_transform', 'apply_per_image']
+           'saturate', 'contrast', 'elastic_transform', 'pixelate', 'spatter', 'contrastive_view', 'apply_transform',
+           'apply_per_image']
 
 # %% ../nbs/01_augmentations.ipynb #792ebb4b
 import math, io
@@ -485,6 +486,32 @@ def spatter(x:torch.Tensor, severity:int=1, generator:torch.Generator|None=None)
     m = _blur((liquid > thr).to(x.dtype), level)
     m = torch.where(m < 0.8, torch.zeros_like(m), m)
     return (x * (1 - m) + m * torch.tensor(MUD_RGB, device=x.device).view(1, 3, 1, 1)).clamp(0, 1)
+
+# %% ../nbs/01_augmentations.ipynb #444b417e
+def contrastive_view(x:torch.Tensor,                   # images (B,3,H,W) in [0,1]
+                     generator:torch.Generator|None=None, # source of every random choice
+                     scale:tuple=(0.2, 1.0),           # range of the crop's area, as a fraction of the image
+                     ratio:tuple=(3 / 4, 4 / 3),       # range of the crop's aspect ratio (log-uniform)
+                     jitter:float=0.4,                 # brightness/contrast/saturation strength (hue: jitter/4)
+                     p_jitter:float=0.8, p_gray:float=0.2, # probabilities of colour jitter and of grayscale
+                    ) -> torch.Tensor:
+    "A SimCLR-style view per image: random resized crop + flip, colour jitter, grayscale."
+    B, C, H, W = x.shape
+    area = _uniform(scale[0], scale[1], (B,), x, generator)
+    ratio = _uniform(math.log(ratio[0]), math.log(ratio[1]), (B,), x, generator).exp()
+    w, h = (area * ratio).sqrt().clamp(max=1), (area / ratio).sqrt().clamp(max=1)   # crop size, fractions of W and H
+    cx, cy = (_rand((B,), x, generator) * 2 - 1) * (1 - w), (_rand((B,), x, generator) * 2 - 1) * (1 - h)
+    sign = torch.where(_rand((B,), x, generator) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(B, 2, 3, device=x.device)
+    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = w * sign, cx, h, cy
+    grid = F.affine_grid(theta, (B, C, H, W), align_corners=False)
+    x = F.grid_sample(x, grid, mode='bilinear', padding_mode='reflection', align_corners=False).clamp(0, 1)
+    order = _rand((B, 4), x, generator).argsort(1)
+    factors = torch.cat([_uniform(1 - jitter, 1 + jitter, (B, 3), x, generator), _uniform(-jitter / 4, jitter / 4, (B, 1), x, generator)], 1)
+    jit = (_rand((B,), x, generator) < p_jitter).view(B, 1, 1, 1)
+    x = torch.where(jit, _color_jitter_with(x, order, factors), x)
+    gray = (_rand((B,), x, generator) < p_gray).view(B, 1, 1, 1)
+    return torch.where(gray, _grey_torchvision(x).expand_as(x), x)
 
 # %% ../nbs/01_augmentations.ipynb #e156da28
 KE_POOL = ['gaussian_noise', 'gaussian_blur', 'glass_blur', 'jpeg_compression', 'snow',

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--method', choices=METHODS, help="'ke' (train), 'frozen' (score the knowledge encoder's features), or on "
                    "a pretrained ImageNet backbone: 'dn2', 'panda', 'msad', 'ke_backbone' (ke_ad.backbones; their own presets)")
     r.add_argument('--k', type=int, help='positives and negatives per class (paper: 2)')
+    r.add_argument('--recipe', choices=['contrastive', 'paper'], help="training recipe: 'contrastive' (KE-contrastive; default preset) or 'paper' (the published loss)")
     r.add_argument('--batch_size', type=int); r.add_argument('--lr', type=float)
     r.add_argument('--scorer', choices=SCORERS); r.add_argument('--nu', type=float); r.add_argument('--knn_k', type=int)
     r.add_argument('--normalize', action=argparse.BooleanOptionalAction, default=None,
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/08_cli.ipynb #6584ec44
 _ARG_TO_FIELD = dict(dataset='dataset', data='data', classes='classes', preset='preset', method='method',
-                     knowledge='knowledge', k='k', epochs='epochs', width='width', batch_size='batch_size', lr='lr',
+                     knowledge='knowledge', k='k', recipe='recipe', epochs='epochs', width='width', batch_size='batch_size', lr='lr',
                      n_train='n_train', n_test='n_test_per_class', n_rank='n_rank', n_synthetic='n_synthetic', n_boot='n_boot',
                      scorer='scorer', nu='nu', normalize='normalize', knn_k='knn_k', shifting='shifting', device='device', precision='precision', seed='seed',
                      download='download', skip_corrupt='skip_corrupt')

@@ -15,6 +15,7 @@ def _check_ke_inputs(anchor:Tensor,     # (B, D) anchor features
                      positives:Tensor,  # (B, K, D) positive-view features
                      negatives:Tensor,  # (B, K', D) negative-view features
                      tau:float,         # temperature
+                     batch_negatives:bool=False, # with batch negatives an anchor may have no negative views of its own
                     ):
     "Raise a `ValueError` naming the problem and the expected shapes if the loss inputs do not fit together."
     if anchor.ndim != 2:
@@ -22,8 +23,9 @@ def _check_ke_inputs(anchor:Tensor,     # (B, D) anchor features
                          "flatten the encoder output to (batch, feature_dim).")
     B, D = anchor.shape
     for name, v in (('positives', positives), ('negatives', negatives)):
-        if v.ndim != 3 or v.shape[0] != B or v.shape[2] != D or v.shape[1] < 1:
-            raise ValueError(f"ke_loss: `{name}` must be (B={B}, K, D={D}) with K >= 1 (one row of K views "
+        least = 0 if name == 'negatives' and batch_negatives else 1
+        if v.ndim != 3 or v.shape[0] != B or v.shape[2] != D or v.shape[1] < least:
+            raise ValueError(f"ke_loss: `{name}` must be (B={B}, K, D={D}) with K >= {least} (one row of K views "
                              f"per anchor), got shape {tuple(v.shape)}; stack the views with "
                              "torch.stack(views, dim=1), not dim=0.")
     if B < 1: raise ValueError("ke_loss: the batch is empty; pass at least one anchor.")
@@ -37,7 +39,7 @@ def ke_loss(anchor:Tensor,              # (B, D) features of the clean images
             batch_negatives:bool=False, # also use other images of the batch (anchor and all views) as negatives
            ) -> Tensor:                 # scalar: mean over anchors
     "KE contrastive loss (Akhavan Anvari et al. 2024): per-anchor InfoNCE with K positives, 1/K outside the log."
-    _check_ke_inputs(anchor, positives, negatives, tau)
+    _check_ke_inputs(anchor, positives, negatives, tau, batch_negatives)
     with torch.autocast(anchor.device.type, enabled=False):   # full precision even inside a mixed-precision step
         return _ke_loss_fp32(anchor, positives, negatives, tau, batch_negatives)
 

@@ -313,11 +313,11 @@ DATASETS = ('synthetic', 'cifar10', 'cifar100', 'svhn', 'folder')
 PRESETS = {
     'default': dict(knowledge='efficientnet-lite0@112', method='ke', k=2, skip_closest=False, n_rank=24,
                     rank_method='exact', n_synthetic=100, n_train=1000, n_test_per_class=30,
-                    epochs=6, width=16, batch_size=32, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, normalize=True,
+                    recipe='contrastive', epochs=6, width=16, batch_size=32, lr=0.05, tau=0.2, scorer='ocsvm', nu=0.2, normalize=True,
                     knn_k=2, train_severity=1, test_severity=5, per_transform=True, precision='auto', n_boot=100),
     'paper': dict(knowledge='clip:ViT-L-14:openai', method='ke', k=2, skip_closest=False, n_rank=0,
                   rank_method='exact', n_synthetic=200, n_train=0, n_test_per_class=0,
-                  epochs=50, width=64, batch_size=64, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, normalize=False,
+                  recipe='paper', epochs=50, width=64, batch_size=64, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, normalize=False,
                   knn_k=2, train_severity=1, test_severity=5, per_transform=True, precision='auto', n_boot=100),
 }
 
@@ -338,6 +338,7 @@ class ExperimentConfig:
     n_synthetic:int|None=None # images per class and split of the synthetic dataset
     n_train:int|None=None # most training images per class (0 = all)
     n_test_per_class:int|None=None # most test images per class (0 = all)
+    recipe:str|None=None # training recipe: 'contrastive' (KE-contrastive, default preset) or 'paper'
     epochs:int|None=None; width:int|None=None; batch_size:int|None=None; lr:float|None=None; tau:float|None=None
     scorer:str|None=None # 'ocsvm' or 'knn'
     nu:float|None=None; knn_k:int|None=None
@@ -362,7 +363,7 @@ class ExperimentConfig:
 
 # %% ../nbs/06_pipeline.ipynb #ef3ba792
 RESUME_IGNORES = ('device', 'download')  # may differ between the run and its resume
-TRAINING_FIELDS = ('epochs', 'width', 'batch_size', 'lr', 'tau', 'train_severity')
+TRAINING_FIELDS = ('recipe', 'epochs', 'width', 'batch_size', 'lr', 'tau', 'train_severity')
 
 _ALL = '(0 = all; a negative number would mean "all but a few", so it is refused)'
 
@@ -416,7 +417,7 @@ def detector_from_config(cfg:ExperimentConfig) -> KEDetector|BackboneDetector:
         return backbone_detector(c.method, 'paper' if c.preset == 'paper' else 'cpu', knowledge=c.knowledge, k=c.k,
                                  skip_closest=c.skip_closest, n_rank=c.n_rank or None, rank_method=c.rank_method, knn_k=c.knn_k,
                                  nu=c.nu, severity=c.train_severity, device=c.device, precision=c.precision, seed=c.seed, **changed)
-    train = TrainConfig(epochs=c.epochs, width=c.width, batch_size=c.batch_size, lr=c.lr, tau=c.tau,
+    train = TrainConfig(recipe=c.recipe, epochs=c.epochs, width=c.width, batch_size=c.batch_size, lr=c.lr, tau=c.tau,
                         severity=c.train_severity, seed=c.seed, device=c.device)
     return KEDetector(knowledge=c.knowledge, k=c.k, skip_closest=c.skip_closest, n_rank=c.n_rank,
                       rank_method=c.rank_method, train=train, scorer=c.scorer, nu=c.nu, normalize=c.normalize, knn_k=c.knn_k,
@@ -466,7 +467,7 @@ def versions() -> dict:
     return {'ke_ad': ke_ad.__version__, 'torch': torch.__version__, 'numpy': np.__version__,
             'sklearn': sklearn.__version__, 'python': platform.python_version()}
 
-LEGACY_VALUES = {'normalize': False, 'precision': 'fp32', 'skip_corrupt': False, 'n_boot': 0}   # fields added after runs were written, with the value those runs used
+LEGACY_VALUES = {'normalize': False, 'precision': 'fp32', 'skip_corrupt': False, 'n_boot': 0, 'recipe': 'paper'}   # fields added after runs were written, with the value those runs used
 
 def run_config(saved:dict) -> ExperimentConfig:
     "The ExperimentConfig in a run folder's config.json dict (versions etc. dropped; fields it predates from LEGACY_VALUES)."
@@ -645,8 +646,8 @@ def run_class(cfg:ExperimentConfig, # resolved experiment config
               'shifting': list(shifting), 'shifting_source': shifting.source, 'n_train': len(split.train),
               'precision': det.precision_, 'config': cfg.to_dict(),
               'pairs_recur': stability.p_same_pairs if stability else None,
-              'negatives_recur': stability.p_same_negatives if stability else None}
-    if stability is not None and stability.p_same_negatives < 0.6: warnings.warn(fragile_message(cls, det.pairs_, stability))
+              'negatives_recur': stability.p_same_negatives if stability else None,
+              'fragile': fragile_message(cls, det.pairs_, stability) if stability and stability.p_same_negatives < 0.6 else None}
     write_json(folder/'result.json', result)
     return result
 
@@ -806,6 +807,7 @@ def run_experiment(config:ExperimentConfig, # what to run
             say(f"[{i+1}/{len(cfg.classes)}] {cls}: SD {100*r['sd_auroc']:.1f}  SPD {100*r['spd_auroc']:.1f}  "
                 f"SSA {100*r['ssa_auroc']:.1f}  +{r['positives']} -{r['negatives']}"
                 + (f" (pairs recur {r['pairs_recur']:.0%})" if r.get('pairs_recur') is not None else '') + f"  ({r['total_seconds']:.0f}s)")
+            if r.get('fragile'): say(f"    warning: {r['fragile']}")
         results = write_run_tables(out, cfg.classes)
         write_run_figures(out, results, title=f'{cfg.dataset} ({cfg.preset}, {cfg.method})')
     say(f'done in {time.time()-t_run:.0f}s: {out}')
