@@ -69,7 +69,7 @@ def _ke_precision(config, device:torch.device) -> Precision:
 # %% ../nbs/04_training.ipynb #5c5d5660
 RECIPES = {   # the values a recipe gives the TrainConfig fields left None
     'paper': dict(lr=0.01, joint_bn=False, batch_negatives=False, cosine_schedule=False, head=False),
-    'contrastive': dict(lr=0.05, joint_bn=True, batch_negatives=True, cosine_schedule=True, head=True),
+    'contrastive': dict(lr=0.05, joint_bn=True, batch_negatives=False, cosine_schedule=True, head=True),
 }
 
 @dataclass
