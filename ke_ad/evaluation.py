@@ -40,6 +40,10 @@ def as_feature_matrix(features, # (n, d) torch.Tensor or array-like of features
     return x
 
 # %% ../nbs/05_evaluation.ipynb #fe4dc826
+def _l2_rows(x:np.ndarray, on:bool) -> np.ndarray:
+    "Rows scaled to unit L2 norm when `on` (the scorers' `normalize`)."
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12) if on else x
+
 class OCSVMScorer:
     "One-class SVM scorer (paper defaults). `score`: higher = more anomalous; `predict`: 1 = anomaly."
     def __init__(self,
@@ -53,8 +57,7 @@ class OCSVMScorer:
         self.threshold_ = 0.0   # predict() flags score >= threshold_, i.e. sklearn decision_function <= 0
         self.svm_ = None
 
-    def _rows(self, x:np.ndarray) -> np.ndarray:
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12) if self.normalize else x
+    def _rows(self, x:np.ndarray) -> np.ndarray: return _l2_rows(x, self.normalize)
 
     def fit(self, train_features) -> 'OCSVMScorer': # features of clean normal-class training images
         x = self._rows(as_feature_matrix(train_features, 'train_features'))
@@ -103,18 +106,19 @@ class KNNScorer:
                  k:int=2, # neighbours (DN2 uses 2)
                  reduce:str='mean', # 'mean' of distances, or 'sum_sq' (sum of squared distances, DN2)
                  contamination:float=0.2, # fraction of training points above threshold_ (like the SVM's nu)
+                 normalize:bool=False, # L2-normalise every feature vector first (as for the SVM)
                  chunk_elems:int=2**24): # memory bound for the distance computation
         if reduce not in ('mean', 'sum_sq'): raise ValueError(f"reduce must be 'mean' or 'sum_sq', got {reduce!r}.")
         if not (isinstance(k, int) and k >= 1): raise ValueError(f"k must be a positive integer, got {k!r}.")
         if not 0 <= contamination < 1: raise ValueError(f"contamination must be in [0, 1), got {contamination}.")
-        self.k, self.reduce, self.contamination, self.chunk_elems = k, reduce, contamination, chunk_elems
+        self.k, self.reduce, self.contamination, self.chunk_elems, self.normalize = k, reduce, contamination, chunk_elems, normalize
         self.train_ = None
 
     def _reduce(self, d):
         return d.mean(1) if self.reduce == 'mean' else (d ** 2).sum(1)
 
     def fit(self, train_features) -> 'KNNScorer': # features of clean normal-class training images
-        x = as_feature_matrix(train_features, 'train_features')
+        x = _l2_rows(as_feature_matrix(train_features, 'train_features'), self.normalize)
         if len(x) < self.k + 1:
             raise ValueError(f"KNNScorer(k={self.k}) needs at least {self.k + 1} training features "
                              f"(k neighbours plus the point itself), got {len(x)}; lower k or add images.")
@@ -131,13 +135,13 @@ class KNNScorer:
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"features have {x.shape[1]} dimensions but the scorer was fitted on "
                              f"{self.n_features_in_}; use the same encoder/model for training and test features.")
-        d = knn_distances(torch.from_numpy(x).float(), self.train_, self.k, self.chunk_elems)
+        d = knn_distances(torch.from_numpy(_l2_rows(x, self.normalize)).float(), self.train_, self.k, self.chunk_elems)
         return self._reduce(d).numpy().astype(np.float64)
 
     def predict(self, features) -> np.ndarray: # (n,) int 0/1, 1 = anomaly
         return (self.score(features) >= self.threshold_).astype(np.int64)
 
-    def __repr__(self): return f"KNNScorer(k={self.k}, reduce={self.reduce!r}, contamination={self.contamination})"
+    def __repr__(self): return f"KNNScorer(k={self.k}, reduce={self.reduce!r}, contamination={self.contamination}, normalize={self.normalize})"
 
 # %% ../nbs/05_evaluation.ipynb #1ca9bac6
 def as_score_vector(scores, # (n,) scores as tensor/array/list

@@ -68,12 +68,12 @@ class KEDetector:
                  skip_closest:bool=False, # positives = ranks 2..k+1 (the authors' code) instead of 1..k
                  n_rank:int|None=500, # training images used for the KE ranking (None or 0 = all of them)
                  rank_method:str='exact', # distance used by `rank_transforms` ('exact' = Wasserstein-1)
-                 train:TrainConfig|None=None, # training settings (None = TrainConfig(), the paper's)
-                 scorer:str='ocsvm', # 'ocsvm' (the paper's) or 'knn'
+                 train:TrainConfig|None=None, # training settings (None = TrainConfig(): KE-contrastive; the paper's: recipe='paper')
+                 scorer:str='ocsvm', # 'ocsvm' (the paper's) or 'knn' (with normalize=True: best measured with KE-contrastive)
                  nu:float=0.2, # OneClassSVM nu; for 'knn' the fraction of training images above the threshold
                  kernel:str='sigmoid', # OneClassSVM kernel
                  gamma='auto', # OneClassSVM gamma
-                 normalize:bool=False, # OneClassSVM on L2-normalised features (the paper: raw features)
+                 normalize:bool=False, # the scorer on L2-normalised features (the paper: raw features)
                  knn_k:int=2, # neighbours for the kNN scorer
                  method:str='ke', # 'ke' = train with the KE pairs; 'frozen' = score the encoder's own features
                  pool:list|None=None, # transform pool (None = KE_POOL)
@@ -109,7 +109,7 @@ def _train_config(det:KEDetector) -> TrainConfig:
 def _make_scorer(det:KEDetector):
     "The scorer named by the detector: the SVM, or kNN flagging the same fraction `nu` of training images."
     if det.scorer == 'ocsvm': return OCSVMScorer(kernel=det.kernel, gamma=det.gamma, nu=det.nu, normalize=det.normalize)
-    return KNNScorer(k=det.knn_k, contamination=det.nu)
+    return KNNScorer(k=det.knn_k, contamination=det.nu, normalize=det.normalize)
 
 def _get_encoder(det:KEDetector, encoder=None) -> ImageEncoder:
     "The given encoder, the one already loaded, or a fresh `load_encoder(det.knowledge)`."
@@ -313,7 +313,7 @@ DATASETS = ('synthetic', 'cifar10', 'cifar100', 'svhn', 'folder')
 PRESETS = {
     'default': dict(knowledge='efficientnet-lite0@112', method='ke', k=2, skip_closest=False, n_rank=24,
                     rank_method='exact', n_synthetic=100, n_train=1000, n_test_per_class=30,
-                    recipe='contrastive', epochs=6, width=16, batch_size=32, lr=0.05, tau=0.2, scorer='ocsvm', nu=0.2, normalize=True,
+                    recipe='paper', epochs=6, width=16, batch_size=32, lr=0.01, tau=0.2, scorer='ocsvm', nu=0.2, normalize=True,
                     knn_k=2, train_severity=1, test_severity=5, per_transform=True, precision='auto', n_boot=100),
     'paper': dict(knowledge='clip:ViT-L-14:openai', method='ke', k=2, skip_closest=False, n_rank=0,
                   rank_method='exact', n_synthetic=200, n_train=0, n_test_per_class=0,
