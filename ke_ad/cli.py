@@ -7,7 +7,7 @@ __all__ = ['AUTHORS_METRIC_FOOTNOTE', 'USER_ERRORS', 'build_parser', 'typed_opti
            'paper_ke_cifar100', 'format_table', 'paper_columns', 'run_command', 'Terminated', 'cli', 'main']
 
 # %% ../nbs/08_cli.ipynb #6306776f
-import argparse, os, sys, time, json, signal, threading
+import argparse, os, sys, time, signal, threading
 from pathlib import Path
 from dataclasses import replace
 import numpy as np

@@ -180,7 +180,7 @@ def resolve_clip_weights(model_name:str, # an open_clip model name, e.g. 'ViT-L-
                                    + _alternatives(model_name, pretrained)) from e
 
 # %% ../nbs/02_knowledge.ipynb #d5c19895
-import warnings, zipfile
+import zipfile
 
 def _is_torchscript_archive(path) -> bool:
     "A TorchScript zip (OpenAI's release format): it has a `constants.pkl` record, the test `torch.load` applies."
@@ -214,7 +214,7 @@ def clip_quick_gelu(model_name:str,      # an open_clip model name
     return False
 
 # %% ../nbs/02_knowledge.ipynb #5c2d1a79
-import contextlib, logging
+import logging
 @contextlib.contextmanager
 def _quiet_logging(quiet:bool=True):
     if quiet: logging.disable(logging.WARNING)
@@ -352,7 +352,7 @@ def pick_device(device:str|torch.device|None=None # 'cpu', 'cuda', 'cuda:1', 'mp
     "The requested device, checked to exist, or `default_device()` when `device` is None."
     if device is None: return default_device()
     try: d = torch.device(device)
-    except (RuntimeError, TypeError) as e:
+    except (RuntimeError, TypeError):
         raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:N' or 'mps' (or None for automatic).") from None
     if d.type == 'cuda':
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0

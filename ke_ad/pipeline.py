@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_pipeline.ipynb #312fc84c
 from __future__ import annotations
-import json, os, tempfile, time, platform, warnings, dataclasses, csv, functools, shutil, socket
+import json, os, tempfile, time, platform, warnings, dataclasses, csv, functools, socket
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import numpy as np
@@ -290,7 +290,7 @@ def _load(cls, path, # a folder written by KEDetector.save
         try:
             det.model_ = CifarResNet18(width=meta['width'])
             det.model_.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith('model.')})
-        except (RuntimeError, ValueError, TypeError) as e:
+        except (RuntimeError, ValueError, TypeError):
             raise DetectorFileError(f"{path/'weights.pt'} does not fit the network described in {f} (width {meta['width']!r}): "
                                     "one of the two files was changed or comes from another detector; save the detector again") from None
         det.model_.eval()
