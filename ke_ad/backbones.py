@@ -23,7 +23,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 import ke_ad
-from .augmentations import KE_POOL, to_float, rgb_to_hsv, hsv_to_rgb
+from .augmentations import KE_POOL, to_float, rgb_to_hsv, hsv_to_rgb, _gray   # one grayscale formula
 from .knowledge import (EfficientNetLite0Encoder, ImageEncoder, load_encoder, rank_transforms, select_pairs,
                              resolve_precision, pick_device, Pairs, TransformRanking, PRECISIONS, DISTANCES)
 from .losses import ke_loss
@@ -81,8 +81,6 @@ class PretrainedBackbone(nn.Module):
 # %% ../nbs/05b_backbones.ipynb #70129d41
 MOCO_CROP_SCALE, MOCO_RATIO = (0.2, 1.0), (3 / 4, 4 / 3)
 MOCO_JITTER, MOCO_JITTER_P, MOCO_GRAY_P, MOCO_FLIP_P = (0.4, 0.4, 0.4, 0.1), 0.8, 0.2, 0.5
-
-def _gray(x): return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
 
 def _u(B, lo, hi, g): return torch.empty(B, 1, 1, 1).uniform_(lo, hi, generator=g)
 

@@ -763,7 +763,7 @@ def pair_stability(clean:torch.Tensor,  # (n, D) clean embeddings of the ranking
     n_pos, n_neg, same_p, same_n, same = np.zeros(len(pool)), np.zeros(len(pool)), 0, 0, 0
     for _ in range(n_boot):
         i = g.integers(0, n, n)
-        if method == 'exact': d = [float(C[i][:, i][linear_sum_assignment(C[i][:, i])].mean()) for C in costs.values()]
+        if method == 'exact': d = [_assignment_cost(C[np.ix_(i, i)]) for C in costs.values()]   # the resample's cost matrix
         else: d = [DISTANCES[method](clean[i], views[t][i]) for t in pool]
         p = select_pairs(TransformRanking(*_sorted_by(pool, d)), k, skip_closest)
         n_pos += [t in p.positives for t in pool]; n_neg += [t in p.negatives for t in pool]
@@ -789,6 +789,8 @@ def fragile_message(cls:str, pairs:Pairs, s:PairStability) -> str:
     return (f"{cls}: the negatives {'+'.join(pairs.negatives)} recur in only {s.p_same_negatives:.0%} of {s.n_boot} "
             f"bootstrap resamples; competing: {rival}. The choice is fragile: rank more images (n), or choose with "
             "select_pairs(..., stability=..., tie='stable' or 'both').")
+
+def _assignment_cost(C:np.ndarray) -> float: return float(C[linear_sum_assignment(C)].mean())
 
 def _sorted_by(pool, d):
     "(transforms, distances) in ascending distance, ties in pool order."
