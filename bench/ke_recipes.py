@@ -26,7 +26,7 @@ from ke_ad.evaluation import OCSVMScorer, KNNScorer, evaluate_protocols, shiftin
 from ke_ad.augmentations import KE_POOL
 
 OUT = Path(__file__).resolve().parent / 'results' / 'ke_recipes'
-# The pairs ke_ad chose for CIFAR-10 (EfficientNet-Lite0 at 224 px, 500 images per class, K = 2; 02_knowledge)
+# The pairs ke_ad chose for CIFAR-10 (EfficientNet-Lite0 at 224 px, 500 images per class, K = 2, float32; the bf16 table in 12_knowledge_evidence has rot90 for automobile)
 POSITIVES = ['gaussian_blur', 'jpeg_compression']
 NEGATIVES = {'airplane': ['gaussian_noise', 'rot270'], 'automobile': ['glass_blur', 'rot270'], 'bird': ['gaussian_noise', 'glass_blur'],
              'cat': ['gaussian_noise', 'glass_blur'], 'deer': ['gaussian_noise', 'rot90'], 'dog': ['gaussian_noise', 'glass_blur'],

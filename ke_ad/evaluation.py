@@ -13,11 +13,9 @@ from sklearn.metrics import roc_auc_score, balanced_accuracy_score
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['AUTHORS_METRIC_PATHS', 'SHIFTING_LISTS', 'as_feature_matrix', 'OCSVMScorer', 'knn_distances', 'KNNScorer',
-           'as_score_vector', 'auroc', 'one_vs_one_auroc', 'balanced_accuracy', 'authors_code_metric',
-           'authors_code_metric_ovo', 'ShiftingList', 'shifting_list', 'fingerprint', 'derived_seed',
-           'assign_transforms', 'transform_images', 'ShiftedTestSet', 'make_shifted_test_set', 'ssa_labels',
-           'protocol_metrics', 'evaluate_protocols', 'per_transform_auroc', 'plot_per_transform_heatmap']
+__all__ = ['OCSVMScorer', 'KNNScorer', 'auroc', 'one_vs_one_auroc', 'balanced_accuracy', 'authors_code_metric',
+           'authors_code_metric_ovo', 'ShiftingList', 'shifting_list', 'ShiftedTestSet', 'make_shifted_test_set',
+           'evaluate_protocols', 'per_transform_auroc', 'plot_per_transform_heatmap']
 
 # %% ../nbs/05_evaluation.ipynb #faf41a23
 from .augmentations import KE_POOL, apply_per_image, to_float, to_uint8
@@ -224,9 +222,10 @@ def balanced_accuracy(labels, # (n,) 0 = normal, 1 = anomaly
     y, p = _labels_and_predictions(labels, hard_predictions, 'balanced accuracy')
     return float(balanced_accuracy_score(y, p))
 
-# %% ../nbs/05_evaluation.ipynb #01878475
+# %% ../nbs/05_evaluation.ipynb #615372fb
 AUTHORS_METRIC_PATHS = ('sd', 'sd_flipped', 'ssa', 'ssa_hard')
 
+# %% ../nbs/05_evaluation.ipynb #01878475
 def authors_code_metric(labels, # (n,) 0 = normal, 1 = anomaly
                         hard_predictions, # (n,) 0/1 predictions, 1 = anomaly (as `OCSVMScorer.predict`)
                         path:str='sd', # the code path replicated: one of AUTHORS_METRIC_PATHS (see the table above)
@@ -240,7 +239,6 @@ def authors_code_metric(labels, # (n,) 0 = normal, 1 = anomaly
         return float(roc_auc_score(1 - y if path == 'sd' else y, score))
     if path == 'ssa': return float(roc_auc_score(y, (inlier == y).astype(np.int64)))
     return float(roc_auc_score(1 - y, inlier))    # 'ssa_hard'
-
 
 # %% ../nbs/05_evaluation.ipynb #cbaa66e4
 def authors_code_metric_ovo(hard_predictions, # (n,) 0/1 predictions, 1 = anomaly

@@ -11,13 +11,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['SCORERS', 'METHODS', 'DETECTOR_FORMAT', 'DETECTOR_FORMAT_VERSION', 'N_PROBES', 'DATASETS', 'PRESETS',
-           'RESUME_IGNORES', 'TRAINING_FIELDS', 'LEGACY_VALUES', 'LOCK_NAME', 'RESULT_COLUMNS', 'as_uint8_images',
-           'DetectorFileError', 'KEDetector', 'write_json', 'ExperimentConfig', 'detector_from_config',
-           'load_experiment_data', 'resolve_classes', 'RunFolderError', 'versions', 'run_config', 'config_differences',
-           'read_run_json', 'check_run_folder', 'class_dir', 'RunLock', 'class_shifting', 'class_split', 'run_class',
-           'finished_results', 'run_ke_table', 'write_run_tables', 'plot_auroc_bars', 'plot_ke_heatmap',
-           'plot_per_transform', 'write_run_figures', 'run_experiment']
+__all__ = ['SCORERS', 'METHODS', 'DATASETS', 'PRESETS', 'DetectorFileError', 'KEDetector', 'ExperimentConfig',
+           'detector_from_config', 'load_experiment_data', 'RunFolderError', 'RunFolderBusy', 'plot_auroc_bars',
+           'plot_ke_heatmap', 'plot_per_transform', 'run_experiment']
 
 # %% ../nbs/06_pipeline.ipynb #22cf43e2
 import ke_ad
@@ -28,7 +24,8 @@ from .knowledge import (ImageEncoder, load_encoder, encode, rank_transforms, res
                              select_pairs, TransformRanking, Pairs, KETable, plot_distance_heatmap, bootstrap_pairs, PairStability, fragile_message, DISTANCES)
 import matplotlib.pyplot as plt
 from .training import TrainConfig, CifarResNet18, train_ke, extract_features
-from .backbones import BackboneDetector, BACKBONE_METHODS, backbone_detector
+from .backbones import BackboneDetector, BACKBONE_METHODS, backbone_detector, backbone_spec
+from .csi import CSIDetector, csi_detector
 from .evaluation import (OCSVMScorer, KNNScorer, evaluate_protocols, per_transform_auroc,
                               plot_per_transform_heatmap, shifting_list, fingerprint, _labels_of)
 
@@ -51,10 +48,12 @@ def as_uint8_images(images, # uint8 images (N, 3, H, W): a torch tensor or a num
         raise ValueError(f'{name}: need at least {min_count} images, got {len(images)}')
     return images.cpu()
 
+# %% ../nbs/06_pipeline.ipynb #41772ed5
+DETECTOR_FORMAT, DETECTOR_FORMAT_VERSION = 'ke_ad.KEDetector', 1
+
 # %% ../nbs/06_pipeline.ipynb #6df015fe
 SCORERS = ('ocsvm', 'knn')
-METHODS = ('ke', 'frozen') + BACKBONE_METHODS   # the last four: pretrained-backbone peers and KE (ke_ad.backbones)
-DETECTOR_FORMAT, DETECTOR_FORMAT_VERSION = 'ke_ad.KEDetector', 1
+METHODS = ('ke', 'frozen') + BACKBONE_METHODS + ('csi',)   # the last four: pretrained-backbone peers and KE (ke_ad.backbones)
 
 class DetectorFileError(ValueError):
     "A saved detector folder is damaged, truncated or of another format version."
@@ -331,6 +330,8 @@ class ExperimentConfig:
     preset:str='default' # 'default' (quick, CPU) or 'paper'
     method:str|None=None # 'ke' (train), 'frozen' (score the knowledge encoder's features), or on a pretrained backbone 'dn2', 'panda', 'msad', 'ke_backbone'
     knowledge:str|None=None # knowledge encoder spec, e.g. 'efficientnet-lite0' or 'clip:ViT-L-14:openai'
+    backbone:str|None=None # backbone methods' pretrained network, e.g. 'resnet152' (None = the method preset's: EfficientNet-Lite0 on 'default', ResNet-152 on 'paper')
+    weights:str|None=None # a torchvision ResNet backbone's state_dict file (None = torchvision's ImageNet weights)
     k:int|None=None # positives and negatives per class
     skip_closest:bool|None=None # positives = ranks 2..k+1 (authors' code)
     n_rank:int|None=None # images per class for the KE ranking (0 = all)
@@ -394,6 +395,9 @@ def _resolved(self:ExperimentConfig) -> ExperimentConfig:
     if self.dataset not in DATASETS: raise ValueError(f'unknown dataset {self.dataset!r}; use one of {list(DATASETS)}')
     c = replace(self, **{k: v for k, v in PRESETS[self.preset].items() if getattr(self, k) is None})
     if c.method not in METHODS: raise ValueError(f'unknown method {c.method!r}; use one of {METHODS}')
+    if (c.backbone is not None or c.weights is not None) and c.method not in BACKBONE_METHODS:
+        raise ValueError(f'backbone and weights are settings of the backbone methods {BACKBONE_METHODS}, not of method {c.method!r}')
+    if c.backbone is not None: backbone_spec(c.backbone)   # an unknown name: one line, now
     if c.scorer not in SCORERS: raise ValueError(f'unknown scorer {c.scorer!r}; use one of {SCORERS}')
     if not 1 <= c.k <= len(KE_POOL) // 2: raise ValueError(f'k={c.k}: use 1 <= k <= {len(KE_POOL)//2}')
     _check_values(c)
@@ -408,12 +412,16 @@ def _resolved(self:ExperimentConfig) -> ExperimentConfig:
 ExperimentConfig.resolved = _resolved
 
 # %% ../nbs/06_pipeline.ipynb #909c5363
-def detector_from_config(cfg:ExperimentConfig) -> KEDetector|BackboneDetector:
-    "The detector an experiment trains for each class: a KEDetector, or a BackboneDetector for BACKBONE_METHODS."
+def detector_from_config(cfg:ExperimentConfig) -> KEDetector|BackboneDetector|CSIDetector:
+    "The detector an experiment trains for each class: a KEDetector, a BackboneDetector for BACKBONE_METHODS, or a CSIDetector."
     c = cfg.resolved()
+    if c.method == 'csi':   # CSI's own presets (csi.CSI_CPU / CSI_PAPER); changed training values win
+        changed = {f: getattr(c, f) for f in ('epochs', 'width', 'batch_size', 'lr', 'tau') if getattr(c, f) != PRESETS[c.preset][f]}
+        return csi_detector('paper' if c.preset == 'paper' else 'cpu', nu=c.nu, device=c.device, precision=c.precision, seed=c.seed, **changed)
     if c.method in BACKBONE_METHODS:   # their own presets (backbones.cpu_settings / paper_settings); changed training values win
         base = PRESETS[c.preset]
         changed = {f: getattr(c, f) for f in ('epochs', 'batch_size', 'lr', 'tau') if getattr(c, f) != base[f]}
+        changed.update({f: getattr(c, f) for f in ('backbone', 'weights') if getattr(c, f) is not None})
         return backbone_detector(c.method, 'paper' if c.preset == 'paper' else 'cpu', knowledge=c.knowledge, k=c.k,
                                  skip_closest=c.skip_closest, n_rank=c.n_rank or None, rank_method=c.rank_method, knn_k=c.knn_k,
                                  nu=c.nu, severity=c.train_severity, device=c.device, precision=c.precision, seed=c.seed, **changed)
@@ -457,10 +465,7 @@ def resolve_classes(requested, # names or indices (ints or digit strings); None 
     if not out: raise ValueError(f'no classes selected; valid: {list(classes)}')
     return out
 
-# %% ../nbs/06_pipeline.ipynb #7b714e1c
-class RunFolderError(ValueError):
-    "The output folder holds another run (or a different config) and would be overwritten."
-
+# %% ../nbs/06_pipeline.ipynb #aae55e86
 def versions() -> dict:
     "Versions recorded in config.json."
     import sklearn
@@ -483,6 +488,13 @@ def config_differences(saved:dict, current:dict) -> list:
     norm = lambda v: json.loads(json.dumps(v, default=_json_default))
     return [f'{n}: {saved.get(n)!r} in the run folder vs {current.get(n)!r} now'
             for n in names if norm(saved.get(n)) != norm(current.get(n))]
+
+# %% ../nbs/06_pipeline.ipynb #7b714e1c
+class RunFolderError(ValueError):
+    "The output folder holds another run (or a different config) and would be overwritten."
+
+class RunFolderBusy(RunFolderError):
+    "Another live process holds the run folder's lock (see RunLock)."
 
 # %% ../nbs/06_pipeline.ipynb #73525c89
 LOCK_NAME = '.ke_ad.lock'   # the run lock (see RunLock); not part of the run's results
@@ -572,7 +584,7 @@ class RunLock:
             self.info = me; return self
         h = self.holder() or {}
         self._cleanup()
-        raise RunFolderError(f"{self.out} is in use by another ke_ad run (pid {h.get('pid')} on {h.get('host')}, since "
+        raise RunFolderBusy(f"{self.out} is in use by another ke_ad run (pid {h.get('pid')} on {h.get('host')}, since "
                              f"{h.get('started')}); nothing was changed. Wait for it to end or choose another --out "
                              f"(if that run is gone, delete {self.path}).")
 
@@ -594,16 +606,20 @@ def class_shifting(cfg:ExperimentConfig, cls:str, pairs:Pairs|None):
     if cfg.shifting is not None: return shifting_list('folder', cls, user=cfg.shifting)
     return shifting_list('folder', cls, ranking=pairs)
 
-def _cached_ranking(det:KEDetector, images, folder:Path, encoder, n_boot:int=0) -> tuple:
-    "The class's ranking and its bootstrap (None without `n_boot`) from folder/ranking.json, or computed and written there."
+def _cached_ranking(cfg:ExperimentConfig, images, folder:Path, encoder, cache_dir=None) -> tuple:
+    "The class's ranking and its bootstrap (None without `cfg.n_boot`) from folder/ranking.json, or computed and written there."
     f = folder/'ranking.json'
     if f.exists():
         d = read_run_json(f); s = d.pop('stability', None)
         return TransformRanking(**d), (PairStability(**s) if s else None)
+    n = len(images) if not cfg.n_rank else min(cfg.n_rank, len(images))   # as every detector samples it (see _rank_kw)
+    kw = dict(pool=list(KE_POOL), severity=cfg.train_severity, n=n, seed=cfg.seed, method=cfg.rank_method,
+              device=cfg.device, precision=cfg.precision)
     with tempfile.TemporaryDirectory() as tmp:      # the bootstrap reuses the ranking's embeddings
-        r = _rank(det, images, encoder, cache_dir=tmp)
-        s = (bootstrap_pairs(images, encoder, k=det.k, skip_closest=det.skip_closest, n_boot=n_boot, boot_seed=det.seed,
-                             cache_dir=tmp, **_rank_kw(det, images)) if n_boot else None)
+        cache = tmp if cache_dir is None else cache_dir
+        r = rank_transforms(images, encoder, cache_dir=cache, **kw)
+        s = (bootstrap_pairs(images, encoder, k=cfg.k, skip_closest=cfg.skip_closest, n_boot=cfg.n_boot, boot_seed=cfg.seed,
+                             cache_dir=cache, **kw) if cfg.n_boot else None)
     write_json(f, {**_ranking_dict(r), 'stability': asdict(s) if s else None})
     return r, s
 
@@ -617,18 +633,27 @@ def class_split(cfg:ExperimentConfig, train:ImageData, test:ImageData, cls:str) 
         raise ValueError(f'class {cls!r} has {len(split.train)} training images; the {cfg.scorer} scorer needs at least {need}')
     return split
 
+def network_name(det) -> str:
+    "The network a fitted detector scores with; recorded in result.json, because it changes the numbers."
+    if isinstance(det, BackboneDetector): return f"{det.model_.name} (ImageNet, {det.method})"
+    if isinstance(det, CSIDetector): return f'CIFAR ResNet-18 width {det.width} (from scratch, csi)'
+    if det.method == 'frozen': return f'{det.knowledge} (frozen knowledge encoder)'
+    return f'CIFAR ResNet-18 width {det.train.width} (from scratch, {det.train.recipe} recipe)'
+
 def run_class(cfg:ExperimentConfig, # resolved experiment config
               train:ImageData, test:ImageData, # the dataset's splits
               cls:str, # the normal class
               folder, # its folder in the run (classes/<cls>)
               encoder:ImageEncoder, # the knowledge encoder, loaded once per run
-              resume:bool=False, progress:bool=False) -> dict:
+              resume:bool=False, progress:bool=False,
+              cache_dir=None, # folder for the ranking's embeddings, shared between runs (None = a temporary one)
+             ) -> dict:
     "Fit, evaluate (SD, SPD, SSA, per transform) and save one class; returns its result row."
     t0, folder = time.time(), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     split = class_split(cfg, train, test, cls)
     det = detector_from_config(cfg)
-    ranking, stability = _cached_ranking(det, split.train, folder, encoder, cfg.n_boot)
+    ranking, stability = _cached_ranking(cfg, split.train, folder, encoder, cache_dir)
     t1 = time.time()
     resume = resume and (folder/'checkpoint.pt').exists()
     det.fit(split.train, run_dir=folder if det.method == 'ke' else None, resume=resume, ranking=ranking,
@@ -644,7 +669,7 @@ def run_class(cfg:ExperimentConfig, # resolved experiment config
     result = {'class': cls, **m, 'positives': '+'.join(det.pairs_.positives), 'negatives': '+'.join(det.pairs_.negatives),
               'train_seconds': round(train_seconds, 2), 'total_seconds': round(time.time() - t0, 2),
               'shifting': list(shifting), 'shifting_source': shifting.source, 'n_train': len(split.train),
-              'precision': det.precision_, 'config': cfg.to_dict(),
+              'precision': det.precision_, 'network': network_name(det), 'config': cfg.to_dict(),
               'pairs_recur': stability.p_same_pairs if stability else None,
               'negatives_recur': stability.p_same_negatives if stability else None,
               'fragile': fragile_message(cls, det.pairs_, stability) if stability and stability.p_same_negatives < 0.6 else None}
@@ -704,14 +729,7 @@ def plot_ke_heatmap(out_dir):
     "The run's KE table (from ke_ranking.csv) as `knowledge.plot_distance_heatmap` draws it: + positives, - negatives."
     return plot_distance_heatmap(KETable.from_csv(Path(out_dir)/'ke_ranking.csv'), title='KE: distance to clean (knowledge encoder)')
 
-# %% ../nbs/06_pipeline.ipynb #6464e916
-def plot_per_transform(out_dir, results:list):
-    "AUROC per class and test-set transform, KE negatives outlined (`evaluation.plot_per_transform_heatmap`); None if not computed."
-    tables = {r['class']: read_run_json(f) for r in results if (f := class_dir(out_dir, r['class'])/'per_transform.json').exists()}
-    if not tables: return None
-    marks = {r['class']: r['negatives'].split('+') for r in results if r.get('negatives')}
-    return plot_per_transform_heatmap({'AUROC per test-set transform': tables}, marks=marks)
-
+# %% ../nbs/06_pipeline.ipynb #ce3b4bd3
 def write_run_figures(out_dir, results:list, title:str=''):
     "Save figures/auroc_bars.png, figures/ke_heatmap.png and figures/per_transform_auroc.png."
     fd = Path(out_dir)/'figures'; fd.mkdir(exist_ok=True)
@@ -719,6 +737,14 @@ def write_run_figures(out_dir, results:list, title:str=''):
     plot_auroc_bars(results, title).savefig(fd/'auroc_bars.png')
     for name, fig in [('ke_heatmap.png', plot_ke_heatmap(out_dir)), ('per_transform_auroc.png', plot_per_transform(out_dir, results))]:
         if fig is not None: fig.savefig(fd/name, bbox_inches='tight'); plt.close(fig)
+
+# %% ../nbs/06_pipeline.ipynb #6464e916
+def plot_per_transform(out_dir, results:list):
+    "AUROC per class and test-set transform, KE negatives outlined (`evaluation.plot_per_transform_heatmap`); None if not computed."
+    tables = {r['class']: read_run_json(f) for r in results if (f := class_dir(out_dir, r['class'])/'per_transform.json').exists()}
+    if not tables: return None
+    marks = {r['class']: r['negatives'].split('+') for r in results if r.get('negatives')}
+    return plot_per_transform_heatmap({'AUROC per test-set transform': tables}, marks=marks)
 
 # %% ../nbs/06_pipeline.ipynb #38db846f
 def _write_config(out:Path, meta:dict):
@@ -777,11 +803,13 @@ def run_experiment(config:ExperimentConfig, # what to run
                    resume:bool=False, # continue a run in out_dir (finished classes are kept)
                    progress:bool=True, # print one line per step and training progress
                    encoder:ImageEncoder|None=None, # a loaded knowledge encoder (its name is recorded as `knowledge`)
+                   data:tuple|None=None, # (train, test) as `load_experiment_data(config)` returns them, already loaded
+                   cache_dir=None, # folder for the rankings' embeddings, shared between runs (None = a temporary one)
                   ) -> list:
     "Run every requested class of the dataset as the normal class; returns the per-class result dicts."
     cfg, out = config.resolved(), Path(out_dir)        # every setting checked
     saved = check_run_folder(out, resume)
-    train, test = load_experiment_data(cfg)
+    train, test = load_experiment_data(cfg) if data is None else data
     cfg = replace(cfg, classes=resolve_classes(cfg.classes, list(train.classes)))
     if cfg.dataset == 'cifar10' and cfg.data is None:   # record the shared copy load_dataset used
         found = find_cifar10_folder(); cfg = replace(cfg, data=str(found) if found else None)
@@ -801,7 +829,7 @@ def run_experiment(config:ExperimentConfig, # what to run
         for i, cls in enumerate(cfg.classes):
             if cls in finished: say(f'[{i+1}/{len(cfg.classes)}] {cls}: finished earlier, kept'); continue
             say(f'[{i+1}/{len(cfg.classes)}] {cls}: ranking, training, scoring ...')
-            r = run_class(cfg, train, test, cls, class_dir(out, cls), encoder, resume=resume, progress=progress)
+            r = run_class(cfg, train, test, cls, class_dir(out, cls), encoder, resume=resume, progress=progress, cache_dir=cache_dir)
             meta['shifting_lists'][cls] = r['shifting']; _write_config(out, meta)
             write_run_tables(out, cfg.classes)
             say(f"[{i+1}/{len(cfg.classes)}] {cls}: SD {100*r['sd_auroc']:.1f}  SPD {100*r['spd_auroc']:.1f}  "

@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5_SOURCE', 'PAPER_TABLE5', 'PEER_CIFAR10_SD_CLAIMS',
-           'AUTHORS_METRIC_NOTE', 'TABLE5_METRIC_NOTE', 'paper_mean', 'NotARunFolderError', 'is_run_folder', 'Run',
-           'load_run', 'find_runs', 'ComparisonTable', 'comparison_tables', 'paper_comparison_table',
-           'plot_protocol_bars', 'per_transform_table', 'experiment_config', 'plot_run_pairs',
+__all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5', 'PEER_CIFAR10_SD_CLAIMS', 'paper_mean', 'NotARunFolderError',
+           'is_run_folder', 'Run', 'load_run', 'find_runs', 'ComparisonTable', 'comparison_tables',
+           'paper_comparison_table', 'plot_protocol_bars', 'per_transform_table', 'experiment_config', 'plot_run_pairs',
            'plot_runs_per_transform', 'write_report']
 
 # %% ../nbs/07_paper_figures.ipynb #5a22e6ff
@@ -21,6 +20,9 @@ from .datasets import CIFAR100_COARSE
 from .knowledge import KETable, plot_pairs
 from .pipeline import ExperimentConfig, load_experiment_data, plot_auroc_bars, class_dir, run_config
 from .evaluation import plot_per_transform_heatmap
+
+# %% ../nbs/07_paper_figures.ipynb #a90bd9fa
+PAPER_TABLE5_SOURCE = 'Akhavan Anvari et al. 2024 (arXiv 2406.10617), appendix Table 5: CIFAR-100, 20 superclasses, AUROC %'
 
 # %% ../nbs/07_paper_figures.ipynb #0d84020a
 _TABLE5_TEXT = """\
@@ -48,7 +50,6 @@ Mean     89.93 77.21 91.83 84.33 79.73 68.55 85.93 74.83 88.35 88.21"""
 
 PAPER_METHODS = ['CSI', 'MSAD', 'PANDA', 'DN2', 'KE']   # paper order; 'KE' is the paper's "Ours"
 PAPER_PROTOCOLS = ['sd', 'spd']
-PAPER_TABLE5_SOURCE = 'Akhavan Anvari et al. 2024 (arXiv 2406.10617), appendix Table 5: CIFAR-100, 20 superclasses, AUROC %'
 
 def _parse_table5(text):
     "{method: {'sd': [20 per-class values], 'spd': [...], 'mean': {'sd': printed, 'spd': printed}}}"
@@ -185,6 +186,11 @@ def find_runs(root, # a run folder, or a folder with run folders anywhere below 
         else: subdirs.sort()
     return sorted(found, key=lambda r: str(r.path))
 
+# %% ../nbs/07_paper_figures.ipynb #0561cac2
+AUTHORS_METRIC_NOTE = ("SD*, SPD*, SSA* = the authors' code metric (%), NOT an AUROC: on SD/SPD 0.5 + (p - q)/2 with "
+                       "p = normals called normal, q = anomalies called anomalous (ke_ad.evaluation.authors_code_metric); "
+                       "'-' where a run predates it.")
+
 # %% ../nbs/07_paper_figures.ipynb #2c50b45c
 @dataclass
 class ComparisonTable:
@@ -208,9 +214,6 @@ class ComparisonTable:
 def _pct(x): return '-' if x is None or (isinstance(x, float) and math.isnan(x)) else f'{100 * x:.2f}'
 _RUN_METRICS = (('sd_auroc', 'SD'), ('spd_auroc', 'SPD'), ('ssa_auroc', 'SSA'),   # AUROC, then the authors' code metric:
                 ('sd_authors_metric', 'SD*'), ('spd_authors_metric', 'SPD*'), ('ssa_authors_metric', 'SSA*'))
-AUTHORS_METRIC_NOTE = ("SD*, SPD*, SSA* = the authors' code metric (%), NOT an AUROC: on SD/SPD 0.5 + (p - q)/2 with "
-                       "p = normals called normal, q = anomalies called anomalous (ke_ad.evaluation.authors_code_metric); "
-                       "'-' where a run predates it.")
 
 def _run_cells(run, cls):
     r = run.result(cls) if cls is not None else None

@@ -1,0 +1,17 @@
+#!/bin/bash
+# Issue 11: the CIFAR-10 comparison of KE and its peers at the `cpu` preset (ke_ad.compare), as kept in
+# bench/results/compare-cifar10-cpu and read by nbs/13_peer_comparison.ipynb.
+#   bash bench/compare_cifar10.sh            # run (resumes), then copy the small files into bench/results
+# Two one-thread workers on 2 cores; seed 0 on all 10 classes, then seed 1 on three of them.
+set -e
+OUT=${OUT:-runs/compare-cifar10-cpu}
+export OMP_NUM_THREADS=1
+ke_ad compare --dataset cifar10 --seeds 0 --workers 2 --out "$OUT"
+ke_ad compare --dataset cifar10 --seeds 1 --classes automobile,cat,ship --workers 2 --out "$OUT"
+python bench/ke_ablations.py --compare "$OUT" > bench/results/ke_ablations/log.txt 2>&1
+# keep what the results notebook reads: configs, results, rankings, detector.json (no weights), the tables
+KEEP=bench/results/compare-cifar10-cpu
+rm -rf "$KEEP" && mkdir -p "$KEEP"
+(cd "$OUT" && find . \( -name '*.json' -o -name '*.csv' -o -name '*.txt' -o -name '*.png' \) ! -name '.ke_ad.lock' \
+   ! -path '*/figures/*' -print0 | xargs -0 -I{} cp --parents {} "$OLDPWD/$KEEP/")
+cp -r "$OUT/figures" "$KEEP/"
