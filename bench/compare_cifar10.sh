@@ -15,3 +15,12 @@ rm -rf "$KEEP" && mkdir -p "$KEEP"
 (cd "$OUT" && find . \( -name '*.json' -o -name '*.csv' -o -name '*.txt' -o -name '*.png' \) ! -name '.ke_ad.lock' \
    ! -path '*/figures/*' -print0 | xargs -0 -I{} cp --parents {} "$OLDPWD/$KEEP/")
 cp -r "$OUT/figures" "$KEEP/"
+# CSI's score weights per class (in weights.pt, which is not kept): w_shi < 0 turns its rotation term around
+python - "$OUT" "$KEEP" <<'PY'
+import json, sys, torch
+from pathlib import Path
+out, keep = Path(sys.argv[1]), Path(sys.argv[2])
+w = {f'{d.parent.name}/{d.name}': {k: torch.load(d/'classes'/d.name/'detector'/'weights.pt', weights_only=True)[f'stats.{k}'].tolist()
+                                    for k in ('w_sim', 'w_shi')} for d in sorted((out/'csi').glob('seed*/*'))}
+(keep/'csi_score_weights.json').write_text(json.dumps(w, indent=1))
+PY

@@ -27,10 +27,10 @@ import ke_ad
 from .augmentations import KE_POOL, to_float
 from .knowledge import (EfficientNetLite0Encoder, ImageEncoder, FunctionEncoder, KnowledgeUnavailable, resize_images,
                              load_encoder, rank_transforms, select_pairs,
-                             resolve_precision, pick_device, Pairs, TransformRanking, PRECISIONS, DISTANCES)
+                             resolve_precision, Pairs, TransformRanking, PRECISIONS, DISTANCES)
 from .training import extract_features
-from .evaluation import KNNScorer, fingerprint
-from .datasets import atomic_save
+from .evaluation import KNNScorer
+from .core import atomic_save, check_images, fingerprint, pick_device   # one home for these (00_core)
 
 # %% ../nbs/05b_backbones.ipynb #3a611fc3
 @dataclass(frozen=True)
@@ -410,14 +410,6 @@ def backbone_detector(method:str, # one of backbone_methods()
     return BackboneDetector(method, train=paper_settings(method, **t), **{**PAPER_PRESET, **kw})
 
 # %% ../nbs/05b_backbones.ipynb #55b3b10f
-def _as_images(images, name='images', min_count=1) -> Tensor:
-    if isinstance(images, np.ndarray): images = torch.from_numpy(np.ascontiguousarray(images))
-    if not (isinstance(images, Tensor) and images.dtype == torch.uint8 and images.ndim == 4 and images.shape[1] == 3):
-        got = f"{getattr(images, 'dtype', type(images).__name__)} {tuple(getattr(images, 'shape', ()))}"
-        raise ValueError(f"{name} must be a uint8 tensor (N, 3, H, W), got {got}; convert float images with ke_ad.augmentations.to_uint8.")
-    if len(images) < min_count: raise ValueError(f"{name}: need at least {min_count} images, got {len(images)}.")
-    return images.cpu()
-
 def _knowledge(det:BackboneDetector, encoder=None) -> ImageEncoder:
     "The KE ranking's encoder: the one given, `knowledge`, or the backbone's ImageNet network at `image_size`."
     if encoder is not None: return encoder
@@ -440,7 +432,7 @@ def _fit(self:BackboneDetector,
          progress:bool=False,
         ) -> BackboneDetector:
     "Rank (KE), fine-tune (PANDA, MSAD, KE) and fit the kNN scorer on `images`, all of them normal."
-    images = _as_images(images, 'normal training images', min_count=max(2, self.knn_k + 1))
+    images = check_images(images, 'normal training images', min_count=max(2, self.knn_k + 1))
     if resume: raise ValueError("BackboneDetector keeps no checkpoint (fine-tuning is short): fit again with resume=False.")
     prec = resolve_precision(self.precision, pick_device(self.device)); self.precision_ = prec.name
     m = backbone_method(self.method)
@@ -471,7 +463,7 @@ BackboneDetector.fit = _fit
 def _features(self:BackboneDetector, images, batch_size:int=256) -> Tensor:
     "The (N, feature_dim) L2-normalised features the kNN scorer uses."
     if getattr(self, 'model_', None) is None: raise RuntimeError('this BackboneDetector is not fitted; call fit(normal_images) first')
-    return extract_features(self.model_, _as_images(images), batch_size=batch_size, device=self.device, precision=self.precision_)
+    return extract_features(self.model_, check_images(images), batch_size=batch_size, device=self.device, precision=self.precision_)
 
 def _score_samples(self:BackboneDetector, images) -> np.ndarray:
     "Anomaly score per image: kNN (k = knn_k, sum of squared distances) to the training features; higher = more anomalous."
@@ -490,7 +482,7 @@ BackboneDetector.features, BackboneDetector.score_samples = _features, _score_sa
 BackboneDetector.decision_function, BackboneDetector.predict = _decision_function, _predict
 
 # %% ../nbs/05b_backbones.ipynb #db68b170
-BACKBONE_FORMAT, BACKBONE_FORMAT_VERSION = 'ke_ad.BackboneDetector', 1
+BACKBONE_FORMAT, BACKBONE_FORMAT_VERSION = 'ke_ad.BackboneDetector', 2   # 2: the weights' identity is a core.fingerprint
 N_PROBES = 8
 
 class BackboneFileError(ValueError):
@@ -526,6 +518,9 @@ def _read_saved(path:Path) -> tuple:
     if not f.exists(): raise FileNotFoundError(f'no saved BackboneDetector at {path} (no detector.json); save one with .save(path)')
     try: meta = json.loads(f.read_text())
     except json.JSONDecodeError as e: raise BackboneFileError(f'{f} is damaged or truncated ({e}); save the detector again') from None
+    if isinstance(meta, dict) and meta.get('format') == BACKBONE_FORMAT and meta.get('version') == 1:
+        raise BackboneFileError(f"{f} was saved by an older ke_ad (format 1), whose identity of the pretrained weights used another hash, "
+                                "so it cannot be checked against this machine's weights; fit the detector again (a few minutes on a CPU).")
     if not isinstance(meta, dict) or meta.get('format') != BACKBONE_FORMAT or meta.get('version') != BACKBONE_FORMAT_VERSION:
         raise BackboneFileError(f"{f} is not a saved BackboneDetector of format version {BACKBONE_FORMAT_VERSION} "
                                 f"(format {meta.get('format') if isinstance(meta, dict) else None!r}); load it with the ke_ad that saved it, or refit.")

@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 # %% ../nbs/08_cli.ipynb #08f5a9a4
+from .report import paper_ke_per_class, write_report
 from .compare import CompareConfig, COMPARE_METHODS, COMPARE_PRESETS, run_comparison, format_comparison
 from .pipeline import (ExperimentConfig, PRESETS, DATASETS, SCORERS, METHODS, run_experiment,
                             run_config, RunFolderError, DetectorFileError, read_run_json)
@@ -113,12 +114,6 @@ def config_from_args(args, resume:bool) -> ExperimentConfig:
     base = saved_config(args.out) if resume and args.out else None
     return replace(base, **typed_options(args)) if base is not None else ExperimentConfig(**typed_options(args))
 
-# %% ../nbs/08_cli.ipynb #920e75d3
-def paper_ke_cifar100() -> dict:
-    "{'sd': [20 values], 'spd': [20 values]}: the paper's KE AUROC (%) per CIFAR-100 superclass."
-    from ke_ad.report import PAPER_TABLE5
-    return {p: [float(v) for v in PAPER_TABLE5['KE'][p]] for p in ('sd', 'spd')}
-
 # %% ../nbs/08_cli.ipynb #dd874b40
 _TABLE_KEYS = (('sd_auroc', 'SD'), ('spd_auroc', 'SPD'), ('ssa_auroc', 'SSA'),
                ('sd_authors_metric', 'SD*'), ('spd_authors_metric', 'SPD*'), ('ssa_authors_metric', 'SSA*'))
@@ -147,14 +142,6 @@ def format_table(results:list, # per-class result dicts (run_experiment's return
     return '\n'.join(lines + [AUTHORS_METRIC_FOOTNOTE])
 
 # %% ../nbs/08_cli.ipynb #0533716e
-def paper_columns(cfg:ExperimentConfig, results:list) -> dict|None:
-    "The paper's per-class KE numbers in the order of `results`, for a CIFAR-100 run (else None)."
-    if cfg.dataset != 'cifar100' or not results: return None
-    from ke_ad.datasets import CIFAR100_COARSE
-    p = paper_ke_cifar100()
-    idx = [list(CIFAR100_COARSE).index(r['class']) for r in results]
-    return {k: [p[k][i] for i in idx] for k in ('sd', 'spd')}
-
 def _default_out(args) -> str:
     if args.command == 'reproduce': return f'runs/reproduce-{args.dataset}-{args.preset}'
     return f"runs/{args.dataset or 'synthetic'}-{args.preset or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -171,10 +158,9 @@ def run_command(args, # parsed options
     cfg = config_from_args(args, resume)
     t0 = time.time()
     results = run_experiment(cfg, out, resume=resume, progress=not args.quiet, encoder=encoder)
-    print(format_table(results, paper_columns(cfg.resolved(), results)))
+    print(format_table(results, paper_ke_per_class(cfg.resolved().dataset, [r['class'] for r in results])))
     print(f'{len(results)} classes, wall time {time.time() - t0:.0f} s, run folder: {out}')
     if args.command == 'reproduce':
-        from ke_ad.report import write_report
         report = write_report(out)
         print(report.read_text()); print(f'(also written to {report})')
     return results

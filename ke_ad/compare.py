@@ -101,8 +101,8 @@ def _worker(cc_dict:dict, out:str, classes:list, threads:int, progress:bool) -> 
     d = dict(cc_dict); d['methods'], d['seeds'] = tuple(d['methods']), tuple(d['seeds'])
     return _run_units(CompareConfig(**d), out, classes, threads, progress)
 
-def _start(cc:CompareConfig, out:Path, workers:int) -> list:
-    "Check the settings and the classes, and record the comparison in out/compare.json; returns the class names."
+def _start(cc:CompareConfig, out:Path, workers:int) -> tuple:
+    "Check the settings and the classes, and record the comparison in out/compare.json; returns the class names and its entry."
     _check_compare(cc)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1: raise ValueError(f'workers must be >= 1, got {workers!r}')
     for m in cc.methods: unit_config(cc, m, cc.seeds[0], '?').resolved()        # every unit's settings, now
@@ -111,9 +111,16 @@ def _start(cc:CompareConfig, out:Path, workers:int) -> list:
     out.mkdir(parents=True, exist_ok=True)
     f = out/'compare.json'
     runs = read_run_json(f)['runs'] if f.exists() else []
-    write_json(f, {'runs': runs + [{**cc.to_dict(), 'classes': classes, 'workers': workers,
-                                     'started': time.strftime('%Y-%m-%d %H:%M:%S')}]})
-    return classes
+    entry = {**cc.to_dict(), 'classes': classes, 'workers': workers, 'started': time.strftime('%Y-%m-%d %H:%M:%S'), 'pid': os.getpid()}
+    write_json(f, {'runs': runs + [entry]})
+    return classes, entry
+
+def _finish(out:Path, entry:dict, seconds:float):
+    "Record the run's wall time in its entry of out/compare.json."
+    d = read_run_json(out/'compare.json')
+    for r in d['runs']:
+        if (r.get('started'), r.get('pid')) == (entry['started'], entry['pid']): r['wall_seconds'] = round(seconds, 1)
+    write_json(out/'compare.json', d)
 
 # %% ../nbs/07b_compare.ipynb #a1fbf045
 def run_comparison(config:CompareConfig, # what to compare
@@ -123,7 +130,7 @@ def run_comparison(config:CompareConfig, # what to compare
                   ) -> list: # the rows of comparison_rows(out)
     "Run (or resume) every unit, then write the comparison's tables and figure; returns its rows."
     out, t0 = Path(out), time.time()
-    classes = _start(config, out, workers)
+    classes, entry = _start(config, out, workers)
     if workers == 1: _run_units(config, out, classes, None, progress)
     else:
         import multiprocessing as mp
@@ -133,6 +140,7 @@ def run_comparison(config:CompareConfig, # what to compare
         with ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn')) as ex:
             for f in [ex.submit(module._worker, config.to_dict(), str(out), classes, threads, progress) for _ in range(workers)]:
                 f.result()                                   # a worker's error stops the comparison here
+    _finish(out, entry, time.time() - t0)
     rows = comparison_rows(out)
     write_comparison(out, rows)
     if progress: print(f'{len(rows)} units in {out} ({time.time() - t0:.0f} s)')

@@ -22,11 +22,9 @@ from tqdm import tqdm
 
 import ke_ad
 from .augmentations import to_float, contrastive_view
-from .knowledge import resolve_precision, pick_device, select_pairs, Pairs, TransformRanking, PRECISIONS
+from .knowledge import resolve_precision, select_pairs, Pairs, TransformRanking, PRECISIONS
 from .training import CifarResNet18
-from .evaluation import fingerprint
-from .datasets import atomic_save
-from .backbones import _as_images     # one uint8 image check for all detectors
+from .core import atomic_save, check_images, fingerprint, pick_device   # one uint8 image check for all detectors (00_core)
 from fastcore.basics import patch
 
 # %% ../nbs/05f_csi.ipynb #b05aee92
@@ -299,7 +297,7 @@ def fit(self:CSIDetector,
         progress:bool=False,
        ) -> CSIDetector:
     "Train CSI on `images` (all normal) and compute its scoring statistics and threshold."
-    images = _as_images(images, 'normal training images', min_count=2)
+    images = check_images(images, 'normal training images', min_count=2)
     if resume: raise ValueError("CSIDetector keeps no checkpoint to resume from: fit again with resume=False.")
     dev = pick_device(self.device)
     prec = resolve_precision(self.precision, dev); self.precision_ = prec.name
@@ -334,7 +332,7 @@ def _check_fitted(det):
 def score_samples(self:CSIDetector, images) -> np.ndarray:
     "Anomaly score per image: minus CSI's ensembled score; higher = more anomalous."
     _check_fitted(self)
-    z, logits = self._features(_as_images(images))
+    z, logits = self._features(check_images(images))
     return -csi_normality(z, logits, **self.stats_).numpy().astype(np.float64)
 
 @patch

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from PIL import Image, UnidentifiedImageError
+from .core import atomic_save, check_images, class_index, sample_indices   # one home for these (00_core)
 
 # %% ../nbs/00_datasets.ipynb #d139376c
 @dataclass
@@ -28,12 +29,7 @@ class ImageData:
     name: str = ''       # where it came from, e.g. 'cifar10/train'
     def __post_init__(self):
         self.classes = [str(c) for c in self.classes]
-        if not (isinstance(self.images, Tensor) and self.images.dtype == torch.uint8 and self.images.ndim == 4
-                and self.images.shape[1] == 3):
-            raise ValueError(f"ImageData.images must be a uint8 tensor (N, 3, H, W); got "
-                             f"{getattr(self.images, 'dtype', type(self.images))} {tuple(getattr(self.images, 'shape', ()))}. "
-                             "Convert with `torch.from_numpy(hwc_array).permute(0, 3, 1, 2).contiguous()` "
-                             "and `(x * 255).round().to(torch.uint8)` for floats in [0, 1].")
+        self.images = check_images(self.images, 'ImageData.images', min_count=0)
         self.labels = torch.as_tensor(self.labels, dtype=torch.int64)
         if self.labels.shape != (len(self.images),):
             raise ValueError(f"ImageData.labels must have shape ({len(self.images)},), got {tuple(self.labels.shape)}.")
@@ -55,21 +51,6 @@ class ImageData:
         "Number of images per class name."
         n = torch.bincount(self.labels, minlength=len(self.classes))
         return {c: int(k) for c, k in zip(self.classes, n)}
-
-# %% ../nbs/00_datasets.ipynb #38bba523
-def class_index(classes:list, # the class names of a dataset
-                c,            # a class name, or an index (int or digit string such as '3')
-               ) -> int:
-    "Index of class `c` in `classes`; a `ValueError` listing the valid names if there is none."
-    classes = [str(k) for k in classes]
-    if isinstance(c, str) and c in classes: return classes.index(c)
-    if isinstance(c, (int, np.integer)) or (isinstance(c, str) and c.lstrip('-').isdigit()):
-        i = int(c)
-        if 0 <= i < len(classes): return i
-        raise ValueError(f"class index {i} is out of range: this dataset has {len(classes)} classes "
-                         f"(0..{len(classes) - 1}): {', '.join(classes)}.")
-    raise ValueError(f"unknown class {c!r}; valid names are: {', '.join(classes)} "
-                     f"(or an index 0..{len(classes) - 1}).")
 
 # %% ../nbs/00_datasets.ipynb #437b0949
 class DatasetNotFoundError(FileNotFoundError):
@@ -255,21 +236,6 @@ def _class_folders(root:Path, extensions) -> list:
                                          f"{', '.join(extensions)}; add images or remove the folder(s).")
     return folders
 
-# %% ../nbs/00_datasets.ipynb #beaf3163
-def atomic_save(obj, path:str|Path, # where to write (parent folders are created)
-                as_json:bool=False,      # JSON text instead of torch.save
-                json_default=None,       # `default` for json.dumps (how to write other types)
-               ):
-    "Write `obj` (torch.save, or JSON when `as_json`) to `path` via a temporary file and an atomic rename."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        if as_json: tmp.write_text(json.dumps(obj, indent=1, default=json_default))
-        else: torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
 # %% ../nbs/00_datasets.ipynb #f20f5e36
 def _folder_cache_file(base:Path, folders:list, size:int, skip_corrupt:bool) -> Path:
     "Where the decoded folder is cached: the key covers each file's path, size and mtime, and the options."
@@ -363,10 +329,6 @@ class OneClassSplit:
         return (f"OneClassSplit(normal={self.normal_class!r}: {len(self.train)} train, {len(self.test)} test "
                 f"of which {int((self.test_labels == 0).sum())} normal)")
 
-def _sample(idx:Tensor, k, g:torch.Generator) -> Tensor:
-    if k is None or k >= len(idx): return idx
-    return idx[torch.randperm(len(idx), generator=g)[:k].sort().values]
-
 def one_class_split(train:ImageData,           # labelled training set
                     test:ImageData,            # labelled test set with the same classes
                     normal,                    # the normal class: name or index
@@ -380,11 +342,13 @@ def one_class_split(train:ImageData,           # labelled training set
                          "load both splits of the same dataset.")
     i = class_index(train.classes, normal)
     g = torch.Generator().manual_seed(seed)
-    tr = _sample(torch.nonzero(train.labels == i).flatten(), max_train, g)
+    tr = torch.nonzero(train.labels == i).flatten()
+    tr = tr[sample_indices(len(tr), max_train, g)]      # one generator: the test subsets continue its stream
     if len(tr) < 2:
         raise ValueError(f"too few images: class {train.classes[i]!r} has {len(tr)} training image(s) in "
                          f"{train.name or 'the training set'}; a one-class model needs at least 2 (use more data or max_train >= 2).")
-    te = torch.cat([_sample(torch.nonzero(test.labels == c).flatten(), max_test_per_class, g) for c in range(len(test.classes))]).sort().values
+    per_class = [torch.nonzero(test.labels == c).flatten() for c in range(len(test.classes))]
+    te = torch.cat([idx[sample_indices(len(idx), max_test_per_class, g)] for idx in per_class]).sort().values
     if not (test.labels[te] == i).any() or (test.labels[te] == i).all():
         raise ValueError(f"the test set needs images of the normal class {train.classes[i]!r} and of at least one "
                          "other class to be a one-class task; check the test split.")

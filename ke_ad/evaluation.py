@@ -20,6 +20,7 @@ __all__ = ['OCSVMScorer', 'KNNScorer', 'auroc', 'one_vs_one_auroc', 'balanced_ac
 # %% ../nbs/05_evaluation.ipynb #faf41a23
 from .augmentations import KE_POOL, apply_per_image, to_float, to_uint8
 from .datasets import synthetic_shifting_list, SYNTHETIC_CLASSES
+from .core import check_images, class_index, fingerprint   # one home for these (00_core)
 
 # %% ../nbs/05_evaluation.ipynb #21266334
 def as_feature_matrix(features, # (n, d) torch.Tensor or array-like of features
@@ -283,13 +284,6 @@ class ShiftingList(list):
         super().__init__(transforms); self.source = source
     def __repr__(self): return f"ShiftingList({list(self)!r}, source={self.source!r})"
 
-def _resolve_class(names:list, cls, dataset:str) -> str:
-    if isinstance(cls, (int, np.integer)) and not isinstance(cls, bool):
-        if 0 <= cls < len(names): return names[cls]
-        raise ValueError(f"class index {cls} out of range for {dataset} (0..{len(names) - 1}).")
-    if str(cls) in names: return str(cls)
-    raise ValueError(f"unknown class {cls!r} for {dataset}; valid names: {names}.")
-
 # %% ../nbs/05_evaluation.ipynb #4eb48bc5
 def shifting_list(dataset:str, # 'cifar10', 'cifar100', 'svhn', 'synthetic' or any other (e.g. 'folder')
                   cls, # class name or index (CIFAR-100: coarse superclass)
@@ -310,9 +304,9 @@ def shifting_list(dataset:str, # 'cifar10', 'cifar100', 'svhn', 'synthetic' or a
         else: raise TypeError(f"ranking must be a Pairs (.negatives) or TransformRanking (.transforms), got {type(ranking).__name__}.")
     elif dataset in SHIFTING_LISTS:
         table = SHIFTING_LISTS[dataset]
-        out = ShiftingList(table[_resolve_class(list(table), cls, dataset)], f'paper:{dataset}')
+        out = ShiftingList(table[list(table)[class_index(list(table), cls)]], f'paper:{dataset}')
     elif dataset == 'synthetic':
-        out = ShiftingList(synthetic_shifting_list(_resolve_class(list(SYNTHETIC_CLASSES), cls, dataset)),
+        out = ShiftingList(synthetic_shifting_list(cls),
                            'synthetic_truth_table')
     else:
         raise ValueError(f"no built-in shifting list for dataset {dataset!r} (built in: {sorted(SHIFTING_LISTS)} "
@@ -321,24 +315,6 @@ def shifting_list(dataset:str, # 'cifar10', 'cifar100', 'svhn', 'synthetic' or a
     unknown = [t for t in out if t not in pool]
     if unknown: raise ValueError(f"shifting list has transforms not in the pool: {unknown}; choose from {list(pool)}.")
     return out
-
-# %% ../nbs/05_evaluation.ipynb #6c77ce5c
-def fingerprint(*parts, # tensors, arrays, strings, lists of strings, ints or floats
-               ) -> str: # sha256 hex digest
-    "SHA-256 over the parts' bytes, with each part's type, dtype and shape included (so [1,2] != [[1],[2]])."
-    h = hashlib.sha256()
-    for p in parts:
-        if isinstance(p, torch.Tensor): p = p.detach().cpu().contiguous().numpy()
-        if isinstance(p, np.ndarray):
-            a = np.ascontiguousarray(p)
-            h.update(f'array|{a.dtype.str}|{a.shape}|'.encode()); h.update(a.tobytes())
-        elif isinstance(p, str): h.update(f'str|{len(p)}|{p}'.encode())
-        elif isinstance(p, (list, tuple)) and all(isinstance(t, str) for t in p):
-            h.update(f'strs|{len(p)}|'.encode()); h.update('\x00'.join(p).encode())
-        elif isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool):
-            h.update(f'num|{p!r}'.encode())
-        else: raise TypeError(f"cannot fingerprint a {type(p).__name__}; pass tensors, arrays, strings or numbers.")
-    return h.hexdigest()
 
 # %% ../nbs/05_evaluation.ipynb #1aebee4c
 def derived_seed(seed:int, # the recorded seed
@@ -359,13 +335,6 @@ def assign_transforms(n:int, # number of test images
 # %% ../nbs/05_evaluation.ipynb #c254d6c0
 _CHUNK = 1000   # images transformed per step; part of the definition of a shifted set (do not change)
 
-def _check_images(images, what='test images'):
-    if not (isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and images.ndim == 4 and images.shape[1] == 3):
-        got = f'{type(images).__name__} {getattr(images, "dtype", "")} {tuple(getattr(images, "shape", ()))}'
-        raise ValueError(f"{what} must be a uint8 tensor (N, 3, H, W), got {got}; "
-                         "pass ImageData.images / OneClassSplit.test (uint8), not float images.")
-    if len(images) == 0: raise ValueError(f"{what} are empty.")
-
 def _check_severity(severity):
     if severity not in (1, 2, 3, 4, 5): raise ValueError(f"severity must be an integer 1..5, got {severity!r}.")
 
@@ -375,7 +344,7 @@ def transform_images(images:torch.Tensor, # uint8 (N, 3, H, W)
                      seed:int, # seed of the transforms' own randomness
                     ) -> torch.Tensor: # uint8 (N, 3, H, W)
     "Apply `names[i]` to image i, deterministically from `seed`, in fixed chunks (bounded memory)."
-    _check_images(images); _check_severity(severity)
+    check_images(images, 'test images'); _check_severity(severity)
     if len(names) != len(images): raise ValueError(f"{len(names)} transform names for {len(images)} images.")
     g = torch.Generator().manual_seed(seed)
     out = torch.empty_like(images)
@@ -402,7 +371,7 @@ def make_shifted_test_set(test_images:torch.Tensor, # uint8 (N, 3, H, W) clean t
                           seed:int=0, # recorded seed: same seed -> identical set
                          ) -> ShiftedTestSet:
     "The SPD/SSA test set: each image gets one transform drawn uniformly from `pool`, at `severity`."
-    _check_images(test_images); _check_severity(severity)
+    check_images(test_images, 'test images'); _check_severity(severity)
     names = assign_transforms(len(test_images), list(pool), seed)
     images = transform_images(test_images, names, severity, derived_seed(seed, 'pixels'))
     return ShiftedTestSet(images, names, int(seed), int(severity), fingerprint(images, names), list(pool))
@@ -423,7 +392,7 @@ def ssa_labels(test_classes, # (n,) original class index per test image
 def _labels_of(split):
     y = np.asarray(split.test_labels.cpu()).astype(np.int64)
     c = np.asarray(split.test_classes.cpu()).astype(np.int64)
-    _check_images(split.test, 'split.test')
+    check_images(split.test, 'split.test')
     if not (len(y) == len(c) == len(split.test)):
         raise ValueError(f"split has {len(split.test)} test images, {len(y)} labels, {len(c)} classes; they must match.")
     if not np.array_equal(y, (c != split.normal_index).astype(np.int64)):

@@ -4,11 +4,10 @@
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'DISTANCES', 'KnowledgeUnavailable', 'ImageEncoder', 'FunctionEncoder', 'ClipEncoder',
-           'EfficientNetLite0Encoder', 'load_encoder', 'pick_device', 'Precision', 'resolve_precision', 'encode',
-           'wasserstein1', 'sliced_wasserstein', 'TransformRanking', 'rank_transforms', 'view_displacement', 'Pairs',
-           'select_pairs', 'KETable', 'rank_classes', 'PairStability', 'pair_stability', 'plot_pairs',
-           'plot_distance_distributions', 'plot_distance_heatmap', 'pairs_agreement', 'oracle_checks', 'random_convnet',
-           'compare_tables']
+           'EfficientNetLite0Encoder', 'load_encoder', 'Precision', 'resolve_precision', 'encode', 'wasserstein1',
+           'sliced_wasserstein', 'TransformRanking', 'rank_transforms', 'view_displacement', 'Pairs', 'select_pairs',
+           'KETable', 'rank_classes', 'PairStability', 'pair_stability', 'plot_pairs', 'plot_distance_distributions',
+           'plot_distance_heatmap', 'pairs_agreement', 'oracle_checks', 'random_convnet', 'compare_tables']
 
 # %% ../nbs/02_knowledge.ipynb #d51c5871
 import contextlib, hashlib, json, os, tempfile, warnings
@@ -27,29 +26,11 @@ import matplotlib.pyplot as plt   # the figures below (plot_pairs, plot_distance
 
 import ke_ad
 from .augmentations import KE_POOL, apply_transform, to_float
-from .datasets import atomic_save
+from .core import atomic_save, check_images, fingerprint, pick_device, sample_indices   # one home for these (00_core)
 
 # %% ../nbs/02_knowledge.ipynb #96861ad9
 class KnowledgeUnavailable(RuntimeError):
     "The encoder's weights cannot be obtained here (no network, no cache, no file); the message names the alternatives."
-
-def _weights_fingerprint(module:nn.Module) -> str:
-    "SHA-256 of a module's parameters and buffers (names, dtypes, shapes and bytes)."
-    h = hashlib.sha256()
-    for name, t in sorted(module.state_dict().items()):
-        t = t.detach().cpu().contiguous()
-        h.update(f'{name}|{t.dtype}|{tuple(t.shape)}|'.encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
-def _check_images(x):
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != 3:
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"an encoder takes images as a float tensor (B, 3, H, W) in [0, 1]; got {shape}. "
-                         "Convert uint8 images with ke_ad.augmentations.to_float, or call encode(), which does.")
-    if not x.is_floating_point():
-        raise ValueError(f"an encoder takes float images in [0, 1], got dtype {x.dtype}; "
-                         "use ke_ad.augmentations.to_float(images) or encode(encoder, images).")
 
 # %% ../nbs/02_knowledge.ipynb #a3edfa03
 class ImageEncoder(nn.Module):
@@ -59,7 +40,7 @@ class ImageEncoder(nn.Module):
     def preprocess(self, x): return x     # subclasses: resize + normalise, as tensor ops
     def embed(self, x): raise NotImplementedError
     def forward(self, x:torch.Tensor) -> torch.Tensor:
-        _check_images(x)
+        check_images(x, "an encoder's images (call encode(), which converts uint8)", floating=True)
         z = self.embed(self.preprocess(x))
         if z.ndim != 2 or z.shape[0] != x.shape[0]:
             raise ValueError(f"encoder '{self.name}' returned shape {tuple(z.shape)} for {x.shape[0]} images; "
@@ -71,7 +52,7 @@ class ImageEncoder(nn.Module):
         "`name` plus a hash of the weights; recomputed only when a weight tensor changed (in place or replaced)."
         state = tuple((t.data_ptr(), t._version) for t in self.state_dict().values())
         if getattr(self, '_id_state', None) != state:
-            self._id_state, self._id = state, _weights_fingerprint(self)[:16]
+            self._id_state, self._id = state, fingerprint(*[p for k, t in sorted(self.state_dict().items()) for p in (k, t)])[:16]
         return f'{self.name}#{self._id}'
 
     def extra_repr(self): return f"name={self.name!r}, dim={self.dim}"
@@ -313,7 +294,7 @@ class EfficientNetLite0Encoder(ImageEncoder):
 
 # %% ../nbs/02_knowledge.ipynb #59c885b2
 def load_encoder(spec:str|ImageEncoder, # 'efficientnet-lite0[@SIZE]', 'clip:MODEL[+quickgelu|+gelu]:TAG_OR_FILE' (or TAG 'random'), or an encoder
-                 device=None,           # where to put the model
+                 device=None,           # where to put the model (None: leave it where it is built, the CPU; encode() moves it)
                 ) -> ImageEncoder:
     "Build the knowledge encoder named by `spec`."
     if isinstance(spec, ImageEncoder): return spec.to(device) if device is not None else spec
@@ -334,39 +315,6 @@ def load_encoder(spec:str|ImageEncoder, # 'efficientnet-lite0[@SIZE]', 'clip:MOD
         return ClipEncoder(model, None if tag == 'random' else tag, device=device, quick_gelu=acts[act.lower()])
     raise ValueError(f"unknown knowledge encoder {spec!r}; use 'efficientnet-lite0' (offline) or "
                      "'clip:MODEL:TAG_OR_FILE', e.g. 'clip:ViT-L-14:openai' or 'clip:ViT-B-32:/path/weights.bin'.")
-
-# %% ../nbs/02_knowledge.ipynb #7f755f4b
-def default_device() -> torch.device:
-    "CUDA if available, else Apple MPS (torch >= 2.8), else CPU."
-    if torch.cuda.is_available(): return torch.device('cuda')
-    mps = getattr(torch.backends, 'mps', None)
-    if mps is not None and mps.is_available() and _torch_version() >= _MPS_MIN_TORCH: return torch.device('mps')
-    return torch.device('cpu')
-
-# %% ../nbs/02_knowledge.ipynb #4122953e
-_MPS_MIN_TORCH = (2, 8)   # antialiased / bicubic interpolate have MPS kernels from about here on
-
-def _torch_version() -> tuple: return tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2])
-
-def pick_device(device:str|torch.device|None=None # 'cpu', 'cuda', 'cuda:1', 'mps', or None for the best available
-               ) -> torch.device:
-    "The requested device, checked to exist, or `default_device()` when `device` is None."
-    if device is None: return default_device()
-    try: d = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:N' or 'mps' (or None for automatic).") from None
-    if d.type == 'cuda':
-        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if n == 0: raise ValueError(f"device {str(device)!r} was asked for but torch sees no CUDA GPU; pass device='cpu' "
-                                    "(or None to pick the best available device).")
-        if (d.index or 0) >= n: raise ValueError(f"device {str(device)!r} does not exist: torch sees {n} CUDA GPU(s), "
-                                                 f"cuda:0..cuda:{n - 1}.")
-    elif d.type == 'mps':
-        mps = getattr(torch.backends, 'mps', None)
-        if mps is None or not mps.is_available():
-            raise ValueError("device 'mps' was asked for but this machine has no Apple MPS device; pass device='cpu'.")
-    elif d.type != 'cpu': raise ValueError(f"device {str(device)!r} is not supported; use 'cpu', 'cuda', 'cuda:N' or 'mps'.")
-    return d
 
 # %% ../nbs/02_knowledge.ipynb #bd110f41
 def cpu_has_bf16() -> bool:
@@ -394,7 +342,7 @@ class Precision:
         return torch.autocast(self.device_type, dtype=self.dtype) if self.dtype is not None else contextlib.nullcontext()
 
 def resolve_precision(precision:str|Precision='auto', # 'auto', 'bf16', 'fp16', 'fp32' (or a resolved Precision)
-                      device=None,                    # the device it will run on (None: `default_device()`)
+                      device=None,                    # the device it will run on (None: the best available, see `pick_device`)
                       cpu_bf16:bool|None=None,        # override the CPU's bf16 query (None: ask torch)
                      ) -> Precision:
     "The precision `precision` means on `device`; one clear error where the device cannot run it."
@@ -417,7 +365,7 @@ def resolve_precision(precision:str|Precision='auto', # 'auto', 'bf16', 'fp16', 
 def encode(encoder:Callable,       # an ImageEncoder (or any module/callable: float images -> (B, D))
            images:torch.Tensor,    # (N,3,H,W) uint8, or float in [0,1]
            batch_size:int=256,     # images per forward pass
-           device=None,            # None: default_device(); the encoder is moved there
+           device=None,            # None: the best available (`pick_device`); the encoder is moved there
            progress:bool=False,    # show a progress bar
            precision:str|Precision='auto', # see `resolve_precision`
           ) -> torch.Tensor:       # (N, D) float32 on the CPU
@@ -438,12 +386,6 @@ def encode(encoder:Callable,       # an ImageEncoder (or any module/callable: fl
     return torch.cat(out)
 
 # %% ../nbs/02_knowledge.ipynb #9912d8a8
-def _fingerprint(t:torch.Tensor) -> str:
-    a = t.detach().cpu().contiguous()
-    h = hashlib.sha256(f'{a.dtype}|{tuple(a.shape)}|'.encode())
-    h.update(a.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
-
 def view_seed(seed:int, transform:str|None) -> int:
     "A 63-bit seed derived from (seed, transform name), independent of the pool's order."
     return int.from_bytes(hashlib.sha256(f'{seed}:{transform}'.encode()).digest()[:8], 'little') >> 1
@@ -454,18 +396,16 @@ def embed_views(images:torch.Tensor,      # (N,3,H,W) uint8 sample of one class
                 severity:int=1,           # transform severity (KE uses 1)
                 seed:int=0,               # seed of the transform's randomness
                 cache_dir:str|Path|None=None, # folder for cached embeddings (None: no cache)
-                batch_size:int=256, device=None, progress:bool=False,
+                batch_size:int=256, device=None, progress:bool=False,   # device None: the best available
                 precision:str='auto',     # see resolve_precision; part of the cache key
                ) -> torch.Tensor:         # (N, D) float32 embeddings
     "Embed `transform(images)`, loading from / saving to the disk cache when `cache_dir` is given."
-    if images.dtype != torch.uint8:
-        raise ValueError(f"embed_views takes uint8 images (what the datasets hold), got {images.dtype}; "
-                         "convert with ke_ad.augmentations.to_uint8.")
+    check_images(images, 'embed_views: images')
     path, device = None, pick_device(device)
     prec = resolve_precision(precision, device)
     if cache_dir is not None:
         ident = encoder.identity if hasattr(encoder, 'identity') else getattr(encoder, 'name', repr(encoder))
-        key = json.dumps(dict(data=_fingerprint(images), transform=transform, severity=int(severity), seed=int(seed),
+        key = json.dumps(dict(data=fingerprint(images), transform=transform, severity=int(severity), seed=int(seed),
                               encoder=ident, compute=f'{device.type}/{prec.name}', ke_ad=ke_ad.__version__), sort_keys=True)
         path = Path(cache_dir) / f'{hashlib.sha256(key.encode()).hexdigest()[:32]}.pt'
         if path.is_file():
@@ -543,12 +483,6 @@ def sliced_wasserstein(P, Q,                    # (n, d) and (m, d) point clouds
     a, b = (P @ dirs).T.sort(1).values, (Q @ dirs).T.sort(1).values
     return float(_w1_1d_sorted(a, b).mean())
 
-# %% ../nbs/02_knowledge.ipynb #9f1e053e
-def sample_indices(n_images:int, n:int, seed:int=0) -> torch.Tensor:
-    "Sorted indices of a seeded sample of `n` out of `n_images` (all of them if n >= n_images)."
-    if n >= n_images: return torch.arange(n_images)
-    return torch.randperm(n_images, generator=torch.Generator().manual_seed(seed))[:n].sort().values
-
 # %% ../nbs/02_knowledge.ipynb #a0c1e2e3
 @dataclass
 class TransformRanking:
@@ -583,14 +517,13 @@ def rank_transforms(images:torch.Tensor,      # (N,3,H,W) uint8 training images 
                     seed:int=0,               # seed of the sample and of the transforms
                     method:str='exact',       # 'exact' (Wasserstein-1) or 'sliced' (sliced Wasserstein)
                     cache_dir:str|Path|None=None, # embedding cache folder (None: no cache)
-                    device=None,              # where to encode
+                    device=None,              # where to encode (None: the best available)
                     batch_size:int=256, progress:bool=False,
                     precision:str='auto',     # encoder precision (see resolve_precision)
                    ) -> TransformRanking:
     "Sort `pool` by the distance between the clean and the transformed embeddings of a sample of `images`."
     if method not in DISTANCES: raise ValueError(f"unknown method {method!r}; use one of {list(DISTANCES)}.")
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"rank_transforms needs one class's images as a uint8 tensor (N, 3, H, W), got {getattr(images, 'shape', type(images).__name__)}.")
+    check_images(images, "rank_transforms: one class's images", min_count=0)
     if len(images) < 2:
         raise ValueError(f"rank_transforms needs at least 2 images of the class to compare distributions, got {len(images)}; "
                          "add images to the class (a few hundred give a stable ranking).")

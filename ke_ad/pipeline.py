@@ -17,36 +17,18 @@ __all__ = ['SCORERS', 'METHODS', 'DATASETS', 'PRESETS', 'DetectorFileError', 'KE
 
 # %% ../nbs/06_pipeline.ipynb #22cf43e2
 import ke_ad
-from .datasets import (ImageData, OneClassSplit, atomic_save, load_dataset, one_class_split, class_index,
+from .datasets import (ImageData, OneClassSplit, load_dataset, one_class_split,
                             find_cifar10_folder)
 from .augmentations import KE_POOL
-from .knowledge import (ImageEncoder, load_encoder, encode, rank_transforms, resolve_precision, pick_device,
+from .knowledge import (ImageEncoder, load_encoder, encode, rank_transforms, resolve_precision,
                              select_pairs, TransformRanking, Pairs, KETable, plot_distance_heatmap, bootstrap_pairs, PairStability, fragile_message, DISTANCES)
 import matplotlib.pyplot as plt
 from .training import TrainConfig, CifarResNet18, train_ke, extract_features
 from .backbones import BackboneDetector, BACKBONE_METHODS, backbone_detector, backbone_spec
 from .csi import CSIDetector, csi_detector
 from .evaluation import (OCSVMScorer, KNNScorer, evaluate_protocols, per_transform_auroc,
-                              plot_per_transform_heatmap, shifting_list, fingerprint, _labels_of)
-
-# %% ../nbs/06_pipeline.ipynb #ac18f07b
-def as_uint8_images(images, # uint8 images (N, 3, H, W): a torch tensor or a numpy array
-                    name:str='images', # what to call them in error messages
-                    min_count:int=1, # the fewest images accepted
-                   ) -> torch.Tensor:  # the same images as a uint8 CPU tensor
-    "Check that `images` are `uint8 (N, 3, H, W)` and return them as a torch tensor."
-    if isinstance(images, np.ndarray): images = torch.from_numpy(np.ascontiguousarray(images))
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f'{name} must be a uint8 tensor (N, 3, H, W); got {type(images).__name__}')
-    if images.dtype != torch.uint8:
-        raise ValueError(f'{name} must be uint8 (N, 3, H, W) with values 0..255; got {images.dtype}. '
-                         'Convert float images in [0, 1] with ke_ad.augmentations.to_uint8.')
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f'{name} must have shape (N, 3, H, W); got {tuple(images.shape)}. '
-                         'For (N, H, W, 3) arrays use images.permute(0, 3, 1, 2).')
-    if len(images) < min_count:
-        raise ValueError(f'{name}: need at least {min_count} images, got {len(images)}')
-    return images.cpu()
+                              plot_per_transform_heatmap, shifting_list, _labels_of)
+from .core import atomic_save, check_images, class_index, fingerprint, json_default, pick_device, write_json   # one home for these (00_core)
 
 # %% ../nbs/06_pipeline.ipynb #41772ed5
 DETECTOR_FORMAT, DETECTOR_FORMAT_VERSION = 'ke_ad.KEDetector', 1
@@ -136,7 +118,7 @@ def _fit(self:KEDetector,
          progress:bool=False, # show training progress
         ) -> KEDetector:
     "Rank, select pairs, train and fit the scorer on `images` (all of them normal)."
-    images = as_uint8_images(images, 'normal training images', min_count=2)
+    images = check_images(images, 'normal training images', min_count=2)
     self.precision_ = resolve_precision(self.precision, self.device).name   # what the features are computed in
     self.ranking_, self.pairs_, self.model_, self.history_ = ranking, pairs, None, {}
     if self.method == 'frozen': self.encoder_ = _get_encoder(self, encoder)
@@ -155,7 +137,7 @@ KEDetector.fit = _fit
 # %% ../nbs/06_pipeline.ipynb #d3049225
 def _features(self:KEDetector, images, batch_size:int=256) -> torch.Tensor:
     "Features used by the scorer: the trained network's (method 'ke') or the knowledge encoder's ('frozen')."
-    images = as_uint8_images(images)
+    images = check_images(images)
     if self.method == 'ke':
         if getattr(self, 'model_', None) is None: raise RuntimeError('this KEDetector is not fitted; call fit(normal_images) first')
         return extract_features(self.model_, images, batch_size=batch_size, device=self.device, precision=self.precision_)
@@ -177,20 +159,6 @@ def _predict(self:KEDetector, images) -> np.ndarray:
 
 KEDetector.features, KEDetector.score_samples = _features, _score_samples
 KEDetector.decision_function, KEDetector.predict = _decision_function, _predict
-
-# %% ../nbs/06_pipeline.ipynb #ca3be5eb
-def _json_default(o):
-    if isinstance(o, (np.integer,)): return int(o)
-    if isinstance(o, (np.floating,)): return float(o)
-    if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, torch.Tensor): return o.tolist()
-    if isinstance(o, Path): return str(o)
-    if dataclasses.is_dataclass(o): return asdict(o)
-    raise TypeError(f'cannot write {type(o).__name__} to JSON')
-
-def write_json(path, obj):
-    "Write `obj` as JSON atomically (`datasets.atomic_save`), Paths and dataclasses included."
-    atomic_save(obj, path, as_json=True, json_default=_json_default)
 
 # %% ../nbs/06_pipeline.ipynb #9f40bacd
 N_PROBES = 8
@@ -485,7 +453,7 @@ def config_differences(saved:dict, current:dict) -> list:
     unused = {'synthetic': ('shifting',), 'folder': ('n_synthetic',)}.get(current.get('dataset'), ('shifting', 'n_synthetic'))
     if current.get('method') in ('frozen', 'dn2'): unused += TRAINING_FIELDS   # nothing is trained
     names = [f.name for f in fields(ExperimentConfig) if f.name not in RESUME_IGNORES + unused]
-    norm = lambda v: json.loads(json.dumps(v, default=_json_default))
+    norm = lambda v: json.loads(json.dumps(v, default=json_default))
     return [f'{n}: {saved.get(n)!r} in the run folder vs {current.get(n)!r} now'
             for n in names if norm(saved.get(n)) != norm(current.get(n))]
 

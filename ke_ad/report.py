@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5', 'PEER_CIFAR10_SD_CLAIMS', 'paper_mean', 'NotARunFolderError',
-           'is_run_folder', 'Run', 'load_run', 'find_runs', 'ComparisonTable', 'comparison_tables',
-           'paper_comparison_table', 'plot_protocol_bars', 'per_transform_table', 'experiment_config', 'plot_run_pairs',
-           'plot_runs_per_transform', 'write_report']
+__all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5', 'PEER_CIFAR10_SD_CLAIMS', 'paper_mean', 'paper_ke_per_class',
+           'NotARunFolderError', 'is_run_folder', 'Run', 'load_run', 'find_runs', 'ComparisonTable',
+           'comparison_tables', 'paper_comparison_table', 'plot_protocol_bars', 'per_transform_table',
+           'experiment_config', 'plot_run_pairs', 'plot_runs_per_transform', 'write_report']
 
 # %% ../nbs/07_paper_figures.ipynb #5a22e6ff
 from .datasets import CIFAR100_COARSE
@@ -73,6 +73,15 @@ def paper_mean(method:str, # one of PAPER_METHODS
     "Mean of the paper's per-class AUROC (%) over `classes` (computed, not the printed row)."
     v = PAPER_TABLE5[method][protocol]
     return float(np.mean([v[i] for i in (range(len(v)) if classes is None else classes)]))
+
+# %% ../nbs/07_paper_figures.ipynb #a8ffe39e
+def paper_ke_per_class(dataset:str, # the run's dataset
+                       classes:list, # its classes (CIFAR-100 superclass names), in the run's order
+                      ) -> dict|None: # {'sd': [...], 'spd': [...]} AUROC %, or None when the paper has no per-class table
+    "The paper's KE AUROC (%) per class of a CIFAR-100 run (appendix Table 5), in the order of `classes`."
+    if dataset != 'cifar100' or not classes: return None
+    idx = [list(CIFAR100_COARSE).index(c) for c in classes]
+    return {p: [float(PAPER_TABLE5['KE'][p][i]) for i in idx] for p in PAPER_PROTOCOLS}
 
 # %% ../nbs/07_paper_figures.ipynb #ded69848
 PEER_CIFAR10_SD_CLAIMS = {

@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from .augmentations import apply_transform, to_float, TRANSFORMS, contrastive_view
 from .losses import ke_loss
-from .knowledge import pick_device, resolve_precision, Precision, PRECISIONS   # one home for devices and precision (chapter 02)
-from .datasets import atomic_save    # checkpoints and histories are written atomically
+from .knowledge import resolve_precision, Precision, PRECISIONS   # one home for precision (chapter 02)
+from .core import atomic_save, check_images, fingerprint, pick_device   # checkpoints and histories are written atomically (00_core)
 
 # %% ../nbs/04_training.ipynb #29b5db1d
 class BasicBlock(nn.Module):
@@ -143,24 +143,13 @@ def forward_views(model:nn.Module,        # encoder returning (N, D) features
     as_rows = lambda f: f.reshape(-1, B, f.shape[-1]).transpose(0, 1)   # (K*B, D) -> (B, K, D)
     return z, as_rows(zp), as_rows(zn)
 
-# %% ../nbs/04_training.ipynb #6d4b9857
-def data_fingerprint(images:Tensor, positives:list[str], negatives:list[str]) -> str:
-    "sha256 of the training images' bytes and the transform names: identifies the data of a run."
-    h = hashlib.sha256(images.contiguous().cpu().numpy().tobytes())
-    h.update(json.dumps([list(images.shape), list(positives), list(negatives)]).encode())
-    return h.hexdigest()
-
 # %% ../nbs/04_training.ipynb #94315ad6
 class NonFiniteLossError(RuntimeError):
     "The training loss became NaN or infinite; `epoch` and `step` (1-based) say where."
     def __init__(self, msg:str, epoch:int, step:int): super().__init__(msg); self.epoch, self.step = epoch, step
 
 def _check_train_inputs(images, positives, negatives, no_negatives_ok:bool=False):
-    if not (isinstance(images, Tensor) and images.dtype == torch.uint8 and images.ndim == 4 and images.shape[1] == 3):
-        got = f"{images.dtype} {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
-        raise ValueError(f"train_ke: images must be a uint8 tensor (N, 3, H, W), got {got}; "
-                         "load them with ke_ad.datasets (e.g. data.of_class(c)) or convert with to_uint8.")
-    if len(images) < 2: raise ValueError(f"train_ke: need at least 2 training images, got {len(images)}.")
+    check_images(images, 'train_ke: images', min_count=2)
     for kind, names in (('positives', positives), ('negatives', negatives)):
         if isinstance(names, str) or len(names) < (0 if kind == 'negatives' and no_negatives_ok else 1):
             raise ValueError(f"train_ke: {kind} must be a non-empty list of transform names, got {names!r}"
@@ -194,6 +183,8 @@ def _keep_previous(path:Path):
 # %% ../nbs/04_training.ipynb #fae75299
 _MAY_CHANGE_ON_RESUME = ('epochs', 'checkpoint_every', 'device', 'precision')
 
+_FINGERPRINT_OF = 'ke_ad.core.fingerprint(images, positives, negatives)'   # how the data fingerprint is made
+
 def _load_for_resume(run_dir:Path|None, resume:bool, config:TrainConfig, fingerprint:str) -> dict|None:
     "The checkpoint to continue from (None: start fresh); refuses to overwrite or to mix runs."
     if run_dir is None:
@@ -213,6 +204,9 @@ def _load_for_resume(run_dir:Path|None, resume:bool, config:TrainConfig, fingerp
         raise ValueError(f"train_ke: cannot resume {path}: config differs from the checkpoint's "
                          f"({', '.join(f'{k}={o!r} there, {n!r} now' for k, (o, n) in diff.items())}); "
                          "pass TrainConfig.from_dict(checkpoint['config']) (epochs may be raised), or use a new run_dir.")
+    if ckpt['data'].get('fingerprint_of') != _FINGERPRINT_OF:
+        raise ValueError(f"train_ke: cannot resume {path}: it was written by an older ke_ad whose data fingerprint cannot be "
+                         "compared with this one's; restart the run (delete the checkpoint or use a new run_dir).")
     if ckpt['data']['fingerprint'] != fingerprint:
         raise ValueError(f"train_ke: cannot resume {path}: it was trained on other images or transforms "
                          f"(positives {ckpt['data']['positives']}, negatives {ckpt['data']['negatives']}, "
@@ -355,12 +349,12 @@ def train_ke(images:Tensor,                 # uint8 (N, 3, H, W) normal-class tr
     "Train a `CifarResNet18` with the KE loss on views made on the fly; checkpointed and exactly resumable."
     config = config or TrainConfig()
     _check_train_inputs(images, positives, negatives, no_negatives_ok=config.recipe == 'contrastive' and config.batch_negatives)
-    device, fingerprint = pick_device(config.device), data_fingerprint(images, positives, negatives)
+    device, data_fp = pick_device(config.device), fingerprint(images, list(positives), list(negatives))
     _ke_precision(config, device)                       # fail before anything is written
     run_dir = Path(run_dir) if run_dir is not None else None
-    ckpt = _load_for_resume(run_dir, resume, config, fingerprint)
+    ckpt = _load_for_resume(run_dir, resume, config, data_fp)
     if run_dir is not None: run_dir.mkdir(parents=True, exist_ok=True)
-    data_info = {'fingerprint': fingerprint, 'positives': list(positives), 'negatives': list(negatives), 'n_images': len(images)}
+    data_info = {'fingerprint': data_fp, 'fingerprint_of': _FINGERPRINT_OF, 'positives': list(positives), 'negatives': list(negatives), 'n_images': len(images)}
     with torch.random.fork_rng(devices=[device] if device.type == 'cuda' else [], device_type='cuda'), _cuda_determinism(device):
         torch.default_generator.manual_seed(config.seed)   # the CPU generator only: it draws the initial weights
         state = _TrainState(config, device)
@@ -393,9 +387,7 @@ def extract_features(model:nn.Module,           # trained encoder
                      precision:str|Precision='auto',    # see resolve_precision
                     ) -> Tensor:                # float32 (N, D) features on the CPU
     "Features of `images` in eval mode, without gradients, in `precision`."
-    if not (isinstance(images, Tensor) and images.dtype == torch.uint8 and images.ndim == 4):
-        raise ValueError("extract_features: images must be a uint8 tensor (N, 3, H, W); convert floats in [0, 1] "
-                         "with ke_ad.augmentations.to_uint8.")
+    check_images(images, 'extract_features: images')
     device = pick_device(device) if device is not None else next(model.parameters()).device
     prec = resolve_precision(precision, device)
     was_training = model.training
