@@ -8,7 +8,7 @@ OUT=${OUT:-runs/compare-cifar10-cpu}
 export OMP_NUM_THREADS=1
 ke_ad compare --dataset cifar10 --seeds 0 --workers 2 --out "$OUT"
 ke_ad compare --dataset cifar10 --seeds 1 --classes automobile,cat,ship --workers 2 --out "$OUT"
-python bench/ke_ablations.py --compare "$OUT" > bench/results/ke_ablations/log.txt 2>&1
+python bench/ke_ablations.py --compare "$OUT" --variants base,random_pairs,k1,skip_closest,train_bn,budget_x4 > bench/results/ke_ablations/log.txt 2>&1
 # keep what the results notebook reads: configs, results, rankings, detector.json (no weights), the tables
 KEEP=bench/results/compare-cifar10-cpu
 rm -rf "$KEEP" && mkdir -p "$KEEP"

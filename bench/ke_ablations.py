@@ -9,6 +9,7 @@ images, the same fingerprinted SD and shifted test sets, the same ranking, the s
     skip_closest    positives = ranks 2..3 (the authors' code)
     train_bn        BatchNorm of the trained blocks in train mode (batch statistics)
     no_ke_negatives the KE negatives left out (batch negatives only)
+    budget_x4       four times the training budget (images through the network)
 and three scorers on the base's features: kNN (the compare's), OC-SVM on raw and on L2-normalised features.
 
 Usage (repo root; resumable, one JSON per class and variant):
@@ -30,7 +31,7 @@ from ke_ad.pipeline import detector_from_config, load_experiment_data, class_spl
 
 OUT = Path(__file__).resolve().parent / 'results' / 'ke_ablations'
 VARIANTS = {'base': {}, 'random_pairs': {}, 'k1': dict(k=1), 'skip_closest': dict(skip_closest=True),
-            'train_bn': dict(train_bn=True), 'no_ke_negatives': dict(ke_negatives=False)}
+            'train_bn': dict(train_bn=True), 'no_ke_negatives': dict(ke_negatives=False), 'budget_x4': {}}
 KEYS = ('sd_auroc', 'spd_auroc', 'ssa_auroc')
 
 
@@ -59,6 +60,7 @@ def run(args):
         for v in todo:
             det = detector_from_config(cfg)
             for name, value in VARIANTS[v].items(): setattr(det, name, value)
+            if v == 'budget_x4': det.train = replace(det.train, budget_views=4 * det.train.budget_views)
             t0 = time.time()
             det.fit(split.train, ranking=None if v == 'random_pairs' else ranking,
                     pairs=random_pairs(cls, seed=args.seed) if v == 'random_pairs' else None)

@@ -48,12 +48,13 @@ def _check(x:torch.Tensor, severity:int, name:str):
     return int(severity)
 
 def _device(x, generator): return generator.device if generator is not None else x.device
+def _on(r, x): return r if x is None else r.to(x.device)   # x=None: stay on the generator's device
 def _rand(shape, x, generator):
-    return torch.rand(shape, generator=generator, device=_device(x, generator)).to(x.device)
+    return _on(torch.rand(shape, generator=generator, device=_device(x, generator)), x)
 def _randn(shape, x, generator):
-    return torch.randn(shape, generator=generator, device=_device(x, generator)).to(x.device)
+    return _on(torch.randn(shape, generator=generator, device=_device(x, generator)), x)
 def _randint(low, high, shape, x, generator):  # high exclusive, like torch and np.random.randint
-    return torch.randint(low, high, shape, generator=generator, device=_device(x, generator)).to(x.device)
+    return _on(torch.randint(low, high, shape, generator=generator, device=_device(x, generator)), x)
 def _uniform(low, high, shape, x, generator): return low + (high - low) * _rand(shape, x, generator)
 
 # %% ../nbs/01_augmentations.ipynb #4926a0db

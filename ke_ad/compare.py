@@ -221,8 +221,9 @@ def format_comparison(rows:list) -> str:
     lines.append(f"{'fit s':<{w}}" + ''.join(f"{s[m]['train_seconds']:.0f}".rjust(cw) for m in methods))
     lines.append(f"{'min':<{w}}" + ''.join(f"{s[m]['total_seconds'] / 60:.1f}".rjust(cw) for m in methods))
     n = {m: (s[m]['n_seeds'], s[m]['n_interval_classes']) for m in methods}
-    lines.append('AUROC %; drop = SD - SPD (points); fit s = mean fit time per unit; min = wall minutes of all its units. 95% = Student t over seeds of the mean over the '
-                 + ', '.join(f'{m}: {k} classes x {sd} seeds' for m, (sd, k) in n.items()) + ' (blank: one seed)')
+    lines.append('AUROC %; drop = SD - SPD (points); fit s = mean fit time per unit; min = wall minutes of all its units; '
+                 '95% = Student t interval over seeds of the mean over the classes run with every seed ('
+                 + ', '.join(f'{m}: {k} classes x {sd} seeds' for m, (sd, k) in n.items()) + '; blank: one seed)')
     return '\n'.join(lines)
 
 # %% ../nbs/07b_compare.ipynb #52522ce2

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from PIL import Image, UnidentifiedImageError
 from .core import atomic_save, check_images, class_index, sample_indices   # one home for these (00_core)
+from .augmentations import KE_POOL, _uniform, _jpeg_round_trip   # one home for these (01_augmentations)
 
 # %% ../nbs/00_datasets.ipynb #d139376c
 @dataclass
@@ -356,10 +357,6 @@ def one_class_split(train:ImageData,           # labelled training set
     return OneClassSplit(train.classes[i], i, list(train.classes), train.images[tr], test.images[te],
                          (tc != i).long(), tc.clone())
 
-# %% ../nbs/00_datasets.ipynb #2313609d
-SYNTHETIC_POOL = ['gaussian_noise', 'gaussian_blur', 'glass_blur', 'jpeg_compression', 'snow',
-                  'rot90', 'rot270', 'flip', 'random_crop', 'color_jitter']   # = augmentations.KE_POOL
-
 # %% ../nbs/00_datasets.ipynb #852e5cb5
 SYNTHETIC_CLASSES = ['ring', 'cross', 'horizontal_bars', 'vertical_bars', 'spiral_cw', 'spiral_ccw',
                      'red_blob', 'green_blob', 'fine_checker', 'hairlines']
@@ -376,30 +373,28 @@ _SYNTHETIC_SHIFTS = {
 
 def synthetic_truth_table() -> dict:
     "class -> {transform of the KE pool: True if it shifts the class's meaning}, from how each class is drawn."
-    return {c: {t: t in _SYNTHETIC_SHIFTS[c] for t in SYNTHETIC_POOL} for c in SYNTHETIC_CLASSES}
+    return {c: {t: t in _SYNTHETIC_SHIFTS[c] for t in KE_POOL} for c in SYNTHETIC_CLASSES}
 
 def synthetic_shifting_list(cls) -> list:
     "The transforms that shift the meaning of synthetic class `cls` (name or index), in pool order."
     c = SYNTHETIC_CLASSES[class_index(SYNTHETIC_CLASSES, cls)]
-    return [t for t in SYNTHETIC_POOL if t in _SYNTHETIC_SHIFTS[c]]
+    return [t for t in KE_POOL if t in _SYNTHETIC_SHIFTS[c]]
 
 # %% ../nbs/00_datasets.ipynb #a501b753
-def _uniform(g:torch.Generator, n:int, lo:float, hi:float) -> Tensor:
-    "n numbers uniform in [lo, hi)"
-    return lo + (hi - lo) * torch.rand(n, generator=g)
-
-def hsv_to_rgb(h:Tensor, s:Tensor, v:Tensor) -> Tensor:
-    "Colours (N,) hue, saturation, value in [0, 1] -> (N, 3) RGB in [0, 1]."
+def _hsv_colours(h:Tensor, s:Tensor, v:Tensor) -> Tensor:
+    "The generator's colour mixer: (N,) hue, saturation, value in [0, 1] -> (N, 3) RGB in [0, 1]."
+    # Not augmentations.hsv_to_rgb (images (B,3,H,W), a per-sector formula): the two differ by up to ~5e-7,
+    # which moves some uint8 pixels, so the synthetic images (and every number computed from them) would change.
     k = (torch.tensor([5., 3., 1.]) + h[:, None] * 6) % 6
     return v[:, None] * (1 - s[:, None] * torch.minimum(k, 4 - k).clamp(0, 1))
 
 def _random_colours(g, n):
     "Foreground and background RGB (N, 3): any hue and saturation, one bright and one dark (random which)."
-    v_bright, v_dark = _uniform(g, n, 0.6, 1.0), _uniform(g, n, 0.05, 0.45)
+    v_bright, v_dark = _uniform(0.6, 1.0, n, None, g), _uniform(0.05, 0.45, n, None, g)
     swap = torch.rand(n, generator=g) < 0.5
     v_fg, v_bg = torch.where(swap, v_dark, v_bright), torch.where(swap, v_bright, v_dark)
-    return (hsv_to_rgb(torch.rand(n, generator=g), torch.rand(n, generator=g), v_fg),
-            hsv_to_rgb(torch.rand(n, generator=g), torch.rand(n, generator=g), v_bg))
+    return (_hsv_colours(torch.rand(n, generator=g), torch.rand(n, generator=g), v_fg),
+            _hsv_colours(torch.rand(n, generator=g), torch.rand(n, generator=g), v_bg))
 
 # %% ../nbs/00_datasets.ipynb #834f0dbd
 def _grid(n:int, size:int, ss:int=1):
@@ -411,9 +406,9 @@ def _grid(n:int, size:int, ss:int=1):
 def _object_coords(g, n, size, r_min, r_max, rotate=True, mirror=True, ss=2):
     "Per-image object coordinates (u, v): random centre, radius (r_min..r_max px at size 32), angle and mirror."
     yy, xx = _grid(n, size, ss)
-    r = _uniform(g, n, r_min, r_max)[:, None, None] * size / 32
-    cx, cy = [_uniform(g, n, 0.3, 0.7)[:, None, None] * size for _ in range(2)]
-    th = _uniform(g, n, 0, 2 * math.pi) if rotate else torch.zeros(n)
+    r = _uniform(r_min, r_max, n, None, g)[:, None, None] * size / 32
+    cx, cy = [_uniform(0.3, 0.7, n, None, g)[:, None, None] * size for _ in range(2)]
+    th = _uniform(0, 2 * math.pi, n, None, g) if rotate else torch.zeros(n)
     c, s = th.cos()[:, None, None], th.sin()[:, None, None]
     dx, dy = (xx - cx) / r, (yy - cy) / r
     u, v = c * dx + s * dy, c * dy - s * dx
@@ -423,7 +418,7 @@ def _object_coords(g, n, size, r_min, r_max, rotate=True, mirror=True, ss=2):
 def _gradient(g, n, size, amp):
     "A linear brightness ramp (n, 1, size, size) in a random direction, up to +-amp/2."
     yy, xx = _grid(n, size)
-    a, s = _uniform(g, n, 0, 2 * math.pi)[:, None, None], _uniform(g, n, 0, amp)[:, None, None]
+    a, s = _uniform(0, 2 * math.pi, n, None, g)[:, None, None], _uniform(0, amp, n, None, g)[:, None, None]
     return (s * ((xx - size / 2) * a.cos() + (yy - size / 2) * a.sin()) / size)[:, None]
 
 def _compose(g, mask, fg, bg, size, grad=0.3):
@@ -433,8 +428,9 @@ def _compose(g, mask, fg, bg, size, grad=0.3):
     return m * fg[:, :, None, None] + (1 - m) * (bg[:, :, None, None] + _gradient(g, len(m), size, grad))
 
 # %% ../nbs/00_datasets.ipynb #43b43490
-def _blur(x:Tensor, sigma:Tensor) -> Tensor:
+def _blur_each(x:Tensor, sigma:Tensor) -> Tensor:
     "Blur each image of x (n, c, h, w) with its own Gaussian sigma (n,): 5-tap separable kernel, reflected borders."
+    # Not augmentations._blur: that one takes one sigma for the whole batch and a 4-sigma kernel with repeated borders.
     t = torch.arange(-2, 3).float()
     k = torch.exp(-t ** 2 / (2 * sigma.clamp_min(1e-3)[:, None] ** 2)); k = k / k.sum(1, keepdim=True)
     k = k[:, :, None, None, None]                                   # (n, 5, 1, 1, 1): one weight per shift
@@ -454,20 +450,18 @@ def _pixel_jitter(x:Tensor, g, p:float) -> Tensor:
 
 def _jpeg(x:Tensor, g, p:float, q_min:int=60, q_max:int=95) -> Tensor:
     "In a fraction p of the images, a JPEG round trip (PIL, 4:2:0) at a random quality q_min..q_max; per image, as JPEG is not a tensor op."
-    import io
     x = x.clamp(0, 1); out = x.clone()
     on, q = torch.rand(len(x), generator=g) < p, torch.randint(q_min, q_max + 1, (len(x),), generator=g)
     for i in torch.nonzero(on).flatten().tolist():
-        buf = io.BytesIO()
-        Image.fromarray((x[i].permute(1, 2, 0) * 255).round().byte().numpy()).save(buf, 'JPEG', quality=int(q[i]))
-        out[i] = torch.from_numpy(np.array(Image.open(buf).convert('RGB'))).permute(2, 0, 1).float() / 255
+        u8 = (x[i].permute(1, 2, 0) * 255).round().byte().numpy()
+        out[i] = torch.from_numpy(np.array(_jpeg_round_trip(u8, int(q[i])))).permute(2, 0, 1).float() / 255
     return out
 
 def _degrade(g, x, blur=0.7, noise=0.06, jitter=0.5, jpeg=0.0):
     "Random mild jitter, blur, noise and (in a fraction `jpeg` of the images) JPEG per image; 0 switches one off."
     if jitter: x = _pixel_jitter(x, g, jitter)
-    if blur: x = _blur(x, _uniform(g, len(x), 0, blur))
-    if noise: x = x + _uniform(g, len(x), 0, noise)[:, None, None, None] * torch.randn(x.shape, generator=g)
+    if blur: x = _blur_each(x, _uniform(0, blur, len(x), None, g))
+    if noise: x = x + _uniform(0, noise, len(x), None, g)[:, None, None, None] * torch.randn(x.shape, generator=g)
     if jpeg: x = _jpeg(x, g, jpeg)
     return x
 
@@ -475,25 +469,25 @@ def _degrade(g, x, blur=0.7, noise=0.06, jitter=0.5, jpeg=0.0):
 def _draw_ring(g, n, size):
     "Annulus; random: everything (it is symmetric under every rotation and mirror)."
     u, v = _object_coords(g, n, size, 7, 14)
-    mask = ((u ** 2 + v ** 2).sqrt() - 0.72).abs() < _uniform(g, n, 0.12, 0.28)[:, None, None]
+    mask = ((u ** 2 + v ** 2).sqrt() - 0.72).abs() < _uniform(0.12, 0.28, n, None, g)[:, None, None]
     return _degrade(g, _compose(g, mask, *_random_colours(g, n), size))
 
 def _draw_cross(g, n, size):
     "Plus sign at a random angle; symmetric under 90-degree rotations and mirrors."
     u, v = _object_coords(g, n, size, 7, 14)
-    w = _uniform(g, n, 0.14, 0.3)[:, None, None]
+    w = _uniform(0.14, 0.3, n, None, g)[:, None, None]
     mask = ((u.abs() < w) & (v.abs() < 0.95)) | ((v.abs() < w) & (u.abs() < 0.95))
     return _degrade(g, _compose(g, mask, *_random_colours(g, n), size))
 
 def _draw_bars(g, n, size, vertical:bool):
     "Stripes in a square box; fixed: orientation (within +-8.6 degrees); random: period, phase, box, colours."
     yy, xx = _grid(n, size, 2)
-    period = _uniform(g, n, 5, 11)[:, None, None] * size / 32
-    tilt, phase = _uniform(g, n, -0.15, 0.15)[:, None, None], _uniform(g, n, 0, 2 * math.pi)[:, None, None]
+    period = _uniform(5, 11, n, None, g)[:, None, None] * size / 32
+    tilt, phase = _uniform(-0.15, 0.15, n, None, g)[:, None, None], _uniform(0, 2 * math.pi, n, None, g)[:, None, None]
     across, along = (xx, yy) if vertical else (yy, xx)
     stripes = torch.sin(2 * math.pi * (across + tilt * along) / period + phase) > 0
-    half = _uniform(g, n, 9, 16)[:, None, None] * size / 32
-    cx, cy = [_uniform(g, n, 0.3, 0.7)[:, None, None] * size for _ in range(2)]
+    half = _uniform(9, 16, n, None, g)[:, None, None] * size / 32
+    cx, cy = [_uniform(0.3, 0.7, n, None, g)[:, None, None] * size for _ in range(2)]
     box = ((xx - cx).abs() < half) & ((yy - cy).abs() < half)
     return _degrade(g, _compose(g, stripes & box, *_random_colours(g, n), size))
 
@@ -502,7 +496,7 @@ def _draw_spiral(g, n, size, clockwise:bool):
     u, v = _object_coords(g, n, size, 8, 15, mirror=False)
     r, phi = (u ** 2 + v ** 2).sqrt(), torch.atan2(v, u)
     arms = torch.randint(2, 5, (n, 1, 1), generator=g).float()
-    twist = _uniform(g, n, 3.0, 5.0)[:, None, None] * (-1 if clockwise else 1)   # y points down: phi grows clockwise
+    twist = _uniform(3.0, 5.0, n, None, g)[:, None, None] * (-1 if clockwise else 1)   # y points down: phi grows clockwise
     mask = (torch.cos(arms * (phi + twist * r)) > 0) & (r < 1) & (r > 0.1)
     return _degrade(g, _compose(g, mask, *_random_colours(g, n), size))
 
@@ -512,29 +506,29 @@ def _draw_coloured_blob(g, n, size, hue:float):
     u, v = _object_coords(g, n, size, 5, 15)
     r, phi = (u ** 2 + v ** 2).sqrt(), torch.atan2(v, u)
     lobes = torch.randint(2, 6, (n, 1, 1), generator=g).float()
-    mask = r < 0.85 * (1 + _uniform(g, n, 0, 0.35)[:, None, None] * torch.cos(lobes * phi))
-    fg = hsv_to_rgb((hue + _uniform(g, n, -0.02, 0.02)) % 1, _uniform(g, n, 0.8, 1), _uniform(g, n, 0.75, 1))
-    bg = hsv_to_rgb(torch.rand(n, generator=g), _uniform(g, n, 0, 0.1), _uniform(g, n, 0.1, 0.9))
+    mask = r < 0.85 * (1 + _uniform(0, 0.35, n, None, g)[:, None, None] * torch.cos(lobes * phi))
+    fg = _hsv_colours((hue + _uniform(-0.02, 0.02, n, None, g)) % 1, _uniform(0.8, 1, n, None, g), _uniform(0.75, 1, n, None, g))
+    bg = _hsv_colours(torch.rand(n, generator=g), _uniform(0, 0.1, n, None, g), _uniform(0.1, 0.9, n, None, g))
     return _degrade(g, _compose(g, mask, fg, bg, size), jpeg=0.5)
 
 def _draw_fine_checker(g, n, size):
     "A disc that differs from its clean background only by a faint 1-px checkerboard; no blur, noise or jitter."
     yy, xx = _grid(n, size)
-    cx, cy = [_uniform(g, n, 0.3, 0.7)[:, None, None] * size for _ in range(2)]
-    disc = ((xx - cx) ** 2 + (yy - cy) ** 2).sqrt() < _uniform(g, n, 9, 15)[:, None, None] * size / 32
+    cx, cy = [_uniform(0.3, 0.7, n, None, g)[:, None, None] * size for _ in range(2)]
+    disc = ((xx - cx) ** 2 + (yy - cy) ** 2).sqrt() < _uniform(9, 15, n, None, g)[:, None, None] * size / 32
     parity = torch.where(torch.rand(n, generator=g) < 0.5, 1., -1.)[:, None, None]
     checker = ((torch.arange(size)[:, None] + torch.arange(size)[None, :]) % 2 * 2 - 1).float() * parity
-    bg = hsv_to_rgb(torch.rand(n, generator=g), torch.rand(n, generator=g), _uniform(g, n, 0.25, 0.75))
+    bg = _hsv_colours(torch.rand(n, generator=g), torch.rand(n, generator=g), _uniform(0.25, 0.75, n, None, g))
     base = bg[:, :, None, None] + _gradient(g, n, size, 0.3)
-    return base + (_uniform(g, n, 0.1, 0.18)[:, None, None] * checker * disc)[:, None]
+    return base + (_uniform(0.1, 0.18, n, None, g)[:, None, None] * checker * disc)[:, None]
 
 def _draw_hairlines(g, n, size):
     "2-4 crisp 1-px straight lines at random angles; random: angles, positions, colours, noise; never blurred."
     yy, xx = _grid(n, size)
     count, mask = torch.randint(2, 5, (n, 1, 1), generator=g), torch.zeros(n, size, size, dtype=torch.bool)
     for i in range(4):
-        a = _uniform(g, n, 0, math.pi)[:, None, None]
-        px, py = [_uniform(g, n, 0.2, 0.8)[:, None, None] * size for _ in range(2)]
+        a = _uniform(0, math.pi, n, None, g)[:, None, None]
+        px, py = [_uniform(0.2, 0.8, n, None, g)[:, None, None] * size for _ in range(2)]
         mask |= (((xx - px) * a.sin() - (yy - py) * a.cos()).abs() < 0.5) & (i < count)
     return _degrade(g, _compose(g, mask, *_random_colours(g, n), size), blur=0, jitter=0)
 

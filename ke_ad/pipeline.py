@@ -8,6 +8,9 @@ import json, os, tempfile, time, platform, warnings, dataclasses, csv, functools
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import numpy as np
+from fastcore.basics import patch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 import torch
 
 # %% auto #0
@@ -27,7 +30,7 @@ from .training import TrainConfig, CifarResNet18, train_ke, extract_features
 from .backbones import BackboneDetector, BACKBONE_METHODS, backbone_detector, backbone_spec
 from .csi import CSIDetector, csi_detector
 from .evaluation import (OCSVMScorer, KNNScorer, evaluate_protocols, per_transform_auroc,
-                              plot_per_transform_heatmap, shifting_list, _labels_of)
+                              plot_per_transform_heatmap, shifting_list, shifting_source, _labels_of)
 from .core import atomic_save, check_images, class_index, fingerprint, json_default, pick_device, write_json   # one home for these (00_core)
 
 # %% ../nbs/06_pipeline.ipynb #41772ed5
@@ -41,7 +44,7 @@ class DetectorFileError(ValueError):
     "A saved detector folder is damaged, truncated or of another format version."
 
 # %% ../nbs/06_pipeline.ipynb #6bb95429
-class KEDetector:
+class KEDetector(BaseEstimator):
     "One-class anomaly detector trained with Knowledge Exposure. Higher score = more anomalous; predict 1 = anomaly."
     def __init__(self,
                  knowledge:str='efficientnet-lite0', # knowledge encoder spec for `load_encoder` (paper: 'clip:ViT-L-14:openai')
@@ -64,7 +67,7 @@ class KEDetector:
                 ):
         if scorer not in SCORERS: raise ValueError(f'unknown scorer {scorer!r}; use one of {SCORERS}')
         if method not in METHODS: raise ValueError(f'unknown method {method!r}; use one of {METHODS}')
-        pool = list(KE_POOL if pool is None else pool)
+        pool = pool if isinstance(pool, list) else list(KE_POOL if pool is None else pool)   # a list is kept as given (sklearn's clone checks that)
         if not 1 <= k <= len(pool) // 2:
             raise ValueError(f'k={k} needs 2k distinct transforms; the pool has {len(pool)}: use 1 <= k <= {len(pool)//2}')
         self.knowledge, self.k, self.skip_closest, self.n_rank, self.rank_method = knowledge, k, skip_closest, n_rank, rank_method
@@ -72,14 +75,14 @@ class KEDetector:
         self.scorer, self.nu, self.kernel, self.gamma, self.normalize, self.knn_k = scorer, nu, kernel, gamma, normalize, knn_k
         self.method, self.pool, self.device, self.seed, self.precision = method, pool, device, seed, precision
 
-    def get_params(self) -> dict:
-        "The constructor arguments (JSON-ready; `train` as a dict)."
-        names = ('knowledge k skip_closest n_rank rank_method scorer nu kernel gamma normalize knn_k method pool device seed precision').split()
-        return {**{n: getattr(self, n) for n in names}, 'train': self.train.to_dict()}
+    def _json_params(self) -> dict:
+        "The constructor arguments as `save` writes them to detector.json (JSON-ready: `train` as a dict)."
+        return {**self.get_params(deep=False), 'train': self.train.to_dict()}
+
+    def __sklearn_is_fitted__(self): return getattr(self, 'scorer_', None) is not None
 
     def __repr__(self):
-        p = self.get_params()
-        return f"KEDetector(method={p['method']!r}, knowledge={p['knowledge']!r}, k={p['k']}, scorer={p['scorer']!r})"
+        return f"KEDetector(method={self.method!r}, knowledge={self.knowledge!r}, k={self.k}, scorer={self.scorer!r})"
 
 # %% ../nbs/06_pipeline.ipynb #91c64d05
 def _train_config(det:KEDetector) -> TrainConfig:
@@ -108,19 +111,22 @@ def _rank_kw(det:KEDetector, images:torch.Tensor) -> dict:
 def _rank(det:KEDetector, images:torch.Tensor, encoder, cache_dir=None) -> TransformRanking:
     return rank_transforms(images, encoder, cache_dir=cache_dir, **_rank_kw(det, images))
 
-def _fit(self:KEDetector,
-         images, # normal training images, uint8 (N, 3, H, W)
-         run_dir=None, # folder for the training checkpoint and history (None = keep nothing on disk)
-         resume:bool=False, # continue training from run_dir/checkpoint.pt
-         pairs:Pairs|None=None, # use these pairs and skip the ranking
-         ranking:TransformRanking|None=None, # use this ranking and skip computing it
-         encoder:ImageEncoder|None=None, # an already loaded knowledge encoder (else `load_encoder(knowledge)`)
-         progress:bool=False, # show training progress
-        ) -> KEDetector:
+@patch
+def fit(self:KEDetector,
+        images, # normal training images, uint8 (N, 3, H, W)
+        run_dir=None, # folder for the training checkpoint and history (None = keep nothing on disk)
+        resume:bool=False, # continue training from run_dir/checkpoint.pt
+        pairs:Pairs|None=None, # use these pairs and skip the ranking
+        ranking:TransformRanking|None=None, # use this ranking and skip computing it
+        encoder:ImageEncoder|None=None, # an already loaded knowledge encoder (else `load_encoder(knowledge)`)
+        progress:bool=False, # show training progress
+       ) -> KEDetector:
     "Rank, select pairs, train and fit the scorer on `images` (all of them normal)."
     images = check_images(images, 'normal training images', min_count=2)
     self.precision_ = resolve_precision(self.precision, self.device).name   # what the features are computed in
-    self.ranking_, self.pairs_, self.model_, self.history_ = ranking, pairs, None, {}
+    self.ranking_, self.pairs_, self.history_ = ranking, pairs, {}
+    self.__dict__.pop('model_', None)                   # set again below: the trained network, or None for 'frozen'
+    if self.method != 'ke': self.model_ = None
     if self.method == 'frozen': self.encoder_ = _get_encoder(self, encoder)
     if pairs is None and (self.method == 'ke' or ranking is not None):
         if ranking is None: self.ranking_ = ranking = _rank(self, images, _get_encoder(self, encoder))
@@ -132,33 +138,33 @@ def _fit(self:KEDetector,
     self.scorer_ = _make_scorer(self).fit(self.train_features_.numpy())
     self.threshold_ = float(self.scorer_.threshold_)
     return self
-KEDetector.fit = _fit
 
 # %% ../nbs/06_pipeline.ipynb #d3049225
-def _features(self:KEDetector, images, batch_size:int=256) -> torch.Tensor:
+@patch
+def features(self:KEDetector, images, batch_size:int=256) -> torch.Tensor:
     "Features used by the scorer: the trained network's (method 'ke') or the knowledge encoder's ('frozen')."
     images = check_images(images)
     if self.method == 'ke':
-        if getattr(self, 'model_', None) is None: raise RuntimeError('this KEDetector is not fitted; call fit(normal_images) first')
+        check_is_fitted(self, 'model_', msg='this KEDetector is not fitted; call fit(normal_images) first')
         return extract_features(self.model_, images, batch_size=batch_size, device=self.device, precision=self.precision_)
     return encode(_get_encoder(self), images, batch_size=batch_size, device=self.device, precision=self.precision_)
 
-def _score_samples(self:KEDetector, images) -> np.ndarray:
+@patch
+def score_samples(self:KEDetector, images) -> np.ndarray:
     "Anomaly score per image: higher = more anomalous."
-    if getattr(self, 'scorer_', None) is None: raise RuntimeError('this KEDetector is not fitted; call fit(normal_images) first')
+    check_is_fitted(self, msg='this KEDetector is not fitted; call fit(normal_images) first')
     return np.asarray(self.scorer_.score(self.features(images).numpy()), dtype=np.float64)
 
-def _decision_function(self:KEDetector, images) -> np.ndarray:
+@patch
+def decision_function(self:KEDetector, images) -> np.ndarray:
     "score_samples - threshold_: positive = anomaly (the opposite sign of sklearn's OneClassSVM)."
     return self.score_samples(images) - self.threshold_
 
-def _predict(self:KEDetector, images) -> np.ndarray:
+@patch
+def predict(self:KEDetector, images) -> np.ndarray:
     "1 = anomaly, 0 = normal (the scorer's own rule; it differs from `decision_function > 0` only at exactly 0)."
-    if getattr(self, 'scorer_', None) is None: raise RuntimeError('this KEDetector is not fitted; call fit(normal_images) first')
+    check_is_fitted(self, msg='this KEDetector is not fitted; call fit(normal_images) first')
     return np.asarray(self.scorer_.predict(self.features(images).numpy()), dtype=np.int64)
-
-KEDetector.features, KEDetector.score_samples = _features, _score_samples
-KEDetector.decision_function, KEDetector.predict = _decision_function, _predict
 
 # %% ../nbs/06_pipeline.ipynb #9f40bacd
 N_PROBES = 8
@@ -168,9 +174,11 @@ def _ranking_dict(r:TransformRanking) -> dict:
     d = asdict(r) if dataclasses.is_dataclass(r) else dict(transforms=r.transforms, distances=r.distances)
     return {**d, 'transforms': list(d['transforms']), 'distances': [float(x) for x in d['distances']]}
 
-def _save(self:KEDetector, path) -> Path:
+# %% ../nbs/06_pipeline.ipynb #c7e2a9d4
+@patch
+def save(self:KEDetector, path) -> Path:
     "Save to the folder `path` (weights.pt + detector.json); returns the folder."
-    if getattr(self, 'scorer_', None) is None: raise RuntimeError('this KEDetector is not fitted; nothing to save')
+    check_is_fitted(self, msg='this KEDetector is not fitted; nothing to save')
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     tensors = {'train_features': self.train_features_.contiguous()}
     if self.model_ is not None:
@@ -178,7 +186,7 @@ def _save(self:KEDetector, path) -> Path:
     torch.save(tensors, path/'weights.pt')
     probes = self.scorer_.score(self.train_features_[:N_PROBES].numpy())
     meta = dict(format=DETECTOR_FORMAT, version=DETECTOR_FORMAT_VERSION, ke_ad=ke_ad.__version__,
-                params=self.get_params(), knowledge_name=getattr(self.encoder_, 'name', self.knowledge) if self.method == 'frozen' else self.knowledge,
+                params=self._json_params(), knowledge_name=getattr(self.encoder_, 'name', self.knowledge) if self.method == 'frozen' else self.knowledge,
                 ranking=None if self.ranking_ is None else _ranking_dict(self.ranking_),
                 pairs=None if self.pairs_ is None else dict(positives=list(self.pairs_.positives), negatives=list(self.pairs_.negatives)),
                 threshold=float(self.threshold_), history=self.history_, precision_resolved=self.precision_,
@@ -186,7 +194,6 @@ def _save(self:KEDetector, path) -> Path:
                 probe_scores=[float(p) for p in probes], train_features_sha256=fingerprint(self.train_features_))
     write_json(path/'detector.json', meta)
     return path
-KEDetector.save = _save
 
 # %% ../nbs/06_pipeline.ipynb #ab9b68bc
 def _read_detector_json(path:Path) -> dict:
@@ -233,10 +240,11 @@ def _check_saved_parts(path:Path, meta:dict, tensors:dict):
         raise DetectorFileError(f"{path/'weights.pt'} does not hold the training features {path/'detector.json'} was saved with "
                                 "(their sha256 differs): a file was changed or damaged; save the detector again")
 
-def _load(cls, path, # a folder written by KEDetector.save
-          encoder:ImageEncoder|None=None, # the knowledge encoder, for method 'frozen' (else loaded from its spec)
-          device:str|None=None, # where to put the network (None = as saved)
-         ) -> KEDetector:
+@patch(cls_method=True)
+def load(cls:KEDetector, path, # a folder written by KEDetector.save
+         encoder:ImageEncoder|None=None, # the knowledge encoder, for method 'frozen' (else loaded from its spec)
+         device:str|None=None, # where to put the network (None = as saved)
+        ) -> KEDetector:
     "Load a detector saved with `save`; the scorer is refitted on the stored features and checked."
     path = Path(path); meta = _read_detector_json(path); tensors = _read_weights(path); f = path/'detector.json'
     _check_saved_parts(path, meta, tensors)
@@ -272,7 +280,6 @@ def _load(cls, path, # a folder written by KEDetector.save
         warnings.warn(f'the refitted scorer does not reproduce the saved scores (max diff '
                       f'{np.abs(np.asarray(probes) - meta["probe_scores"]).max():.3g}); another sklearn version?')
     return det
-KEDetector.load = classmethod(_load)
 
 # %% ../nbs/06_pipeline.ipynb #93b785fd
 DATASETS = ('synthetic', 'cifar10', 'cifar100', 'svhn', 'folder')
@@ -568,11 +575,14 @@ class RunLock:
     def __exit__(self, *exc): self.release()
 
 # %% ../nbs/06_pipeline.ipynb #4bef2c29
+def _shifting_args(cfg:ExperimentConfig, pairs) -> dict:
+    "`shifting_list`'s keywords for the run: the dataset's own table, or on a folder the user's list or KE's negatives (`pairs`)."
+    if cfg.dataset != 'folder': return {}
+    return dict(user=cfg.shifting) if cfg.shifting is not None else dict(ranking=pairs)
+
 def class_shifting(cfg:ExperimentConfig, cls:str, pairs:Pairs|None):
     "The SSA shifting list of one class (`.source` says where it came from)."
-    if cfg.dataset != 'folder': return shifting_list(cfg.dataset, cls)
-    if cfg.shifting is not None: return shifting_list('folder', cls, user=cfg.shifting)
-    return shifting_list('folder', cls, ranking=pairs)
+    return shifting_list(cfg.dataset, cls, **_shifting_args(cfg, pairs))
 
 def _cached_ranking(cfg:ExperimentConfig, images, folder:Path, encoder, cache_dir=None) -> tuple:
     "The class's ranking and its bootstrap (None without `cfg.n_boot`) from folder/ranking.json, or computed and written there."
@@ -725,7 +735,7 @@ def _write_config(out:Path, meta:dict):
 def _new_run(cfg:ExperimentConfig, out:Path) -> dict:
     "Create the run folder and its config.json (with what decides bit-identity: precision and threads); returns its dict."
     out.mkdir(parents=True, exist_ok=True)
-    source = {'synthetic': 'truth_table', 'folder': 'user' if cfg.shifting is not None else 'ke_negatives'}.get(cfg.dataset, 'paper')
+    source = shifting_source(cfg.dataset, **_shifting_args(cfg, 'pairs'))   # the label every class's list will carry
     meta = {**cfg.to_dict(), **versions(), 'created': time.strftime('%Y-%m-%d %H:%M:%S'),
             'precision_resolved': resolve_precision(cfg.precision, pick_device(cfg.device)).name,
             'threads': torch.get_num_threads(), 'shifting_source': source, 'shifting_lists': {}}
