@@ -355,7 +355,7 @@ def _tensors(det) -> dict:
     return {**{f'model.{k}': v.detach().cpu() for k, v in det.model_.state_dict().items()},
             **{f'stats.{k}': v.cpu() for k, v in det.stats_.items()}, 'probe_images': det.probe_images_}
 
-def _fingerprint(tensors:dict) -> str: return fingerprint(*sorted(tensors), *[tensors[k] for k in sorted(tensors)])
+def _state_fingerprint(tensors:dict) -> str: return fingerprint(*sorted(tensors), *[tensors[k] for k in sorted(tensors)])
 
 @patch
 def save(self:CSIDetector, path) -> Path:
@@ -368,7 +368,7 @@ def save(self:CSIDetector, path) -> Path:
                 threshold=self.threshold_, history=self.history_, precision_resolved=self.precision_,
                 ranking=None if self.ranking_ is None else {**asdict(self.ranking_), 'distances': [float(d) for d in self.ranking_.distances]},
                 pairs=None if self.pairs_ is None else dict(positives=list(self.pairs_.positives), negatives=list(self.pairs_.negatives)),
-                tensors_sha256=_fingerprint(tensors), probe_scores=[float(s) for s in self.score_samples(self.probe_images_)])
+                tensors_sha256=_state_fingerprint(tensors), probe_scores=[float(s) for s in self.score_samples(self.probe_images_)])
     atomic_save(meta, path/'detector.json', as_json=True)
     return path
 
@@ -383,7 +383,7 @@ def _read_saved(path:Path) -> tuple:
                            f"(format {meta.get('format') if isinstance(meta, dict) else None!r}); load it with the ke_ad that saved it, or refit.")
     try: tensors = torch.load(path/'weights.pt', map_location='cpu', weights_only=True)
     except Exception as e: raise CSIFileError(f"{path/'weights.pt'} cannot be read ({type(e).__name__}); save the detector again") from None
-    if not isinstance(tensors, dict) or _fingerprint(tensors) != meta.get('tensors_sha256'):
+    if not isinstance(tensors, dict) or _state_fingerprint(tensors) != meta.get('tensors_sha256'):
         raise CSIFileError(f"{path/'weights.pt'} does not hold the tensors {f} was saved with; save the detector again")
     return meta, tensors
 
