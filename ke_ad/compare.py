@@ -4,8 +4,8 @@
 
 # %% ../nbs/07b_compare.ipynb #850a9857
 from __future__ import annotations
-import json, math, os, time, warnings
-from dataclasses import dataclass, asdict, fields, replace
+import math, os, time
+from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from .datasets import _cache_dir
 from .backbones import BACKBONE_METHODS
 from .knowledge import load_encoder
 from .pipeline import (ExperimentConfig, METHODS, run_experiment, load_experiment_data, resolve_classes,
-                            class_dir, read_run_json, write_json, RunFolderBusy, RunFolderError)
+                            class_dir, read_run_json, write_json, RunFolderBusy)
 
 # %% auto #0
 __all__ = ['COMPARE_METHODS', 'COMPARE_PRESETS', 'CompareConfig', 'run_comparison', 'comparison_rows', 'summarize',

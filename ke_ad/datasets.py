@@ -9,7 +9,7 @@ __all__ = ['CIFAR100_FINE', 'CIFAR100_COARSE', 'CIFAR100_FINE_TO_COARSE', 'SVHN_
            'one_class_split', 'synthetic_truth_table', 'synthetic_shifting_list', 'make_synthetic', 'load_dataset']
 
 # %% ../nbs/00_datasets.ipynb #59861862
-import hashlib, json, os, pickle, tarfile, tempfile, shutil, warnings, math
+import hashlib, os, pickle, tarfile, tempfile, shutil, warnings, math
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np

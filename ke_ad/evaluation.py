@@ -19,7 +19,7 @@ __all__ = ['OCSVMScorer', 'KNNScorer', 'auroc', 'one_vs_one_auroc', 'balanced_ac
 
 # %% ../nbs/05_evaluation.ipynb #faf41a23
 from .augmentations import KE_POOL, apply_per_image, to_float, to_uint8
-from .datasets import synthetic_shifting_list, SYNTHETIC_CLASSES
+from .datasets import synthetic_shifting_list
 from .core import check_images, class_index, fingerprint   # one home for these (00_core)
 
 # %% ../nbs/05_evaluation.ipynb #21266334

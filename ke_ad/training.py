@@ -6,7 +6,7 @@
 __all__ = ['RECIPES', 'CifarResNet18', 'TrainConfig', 'NonFiniteLossError', 'CheckpointError', 'train_ke', 'extract_features']
 
 # %% ../nbs/04_training.ipynb #c9a2925c
-import contextlib, hashlib, json, math, os, shutil, time, warnings
+import contextlib, math, os, shutil, time, warnings
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 
