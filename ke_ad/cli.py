@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                  ('--device', "'cpu', 'cuda', 'mps' (default: automatic)"), ('--out', 'comparison folder (default: runs/compare-<dataset>-<preset>); rerun to resume')):
         c.add_argument(o, type=_csv_list if o == '--classes' else str, help=h)
     c.add_argument('--precision', choices=PRECISIONS, default='auto')
+    c.add_argument('--download', action='store_true', default=None, help='let torchvision download cifar10/cifar100/svhn into --data')
     for o in ('n_train', 'n_test', 'n_rank', 'n_synthetic', 'epochs'): c.add_argument(f'--{o}', type=int, help=f'replaces the preset\'s {o} in every run')
     c.add_argument('--knowledge', help="the KE ranking's encoder for every run (default: the preset's)")
     c.add_argument('--backbone', help="the backbone methods' network for every run (default: the preset's; see ke_ad run --help)")
@@ -171,7 +172,7 @@ def compare_command(args) -> list:
     if args.out is not None and not args.out.strip(): raise ValueError('--out is empty; name a folder, or leave --out out for runs/compare-<dataset>-<preset>')
     args.out = args.out or f'runs/compare-{args.dataset}-{args.preset}'
     over = {f: getattr(args, a) for a, f in (('n_train', 'n_train'), ('n_test', 'n_test_per_class'), ('n_rank', 'n_rank'),
-            ('n_synthetic', 'n_synthetic'), ('epochs', 'epochs'), ('knowledge', 'knowledge'), ('backbone', 'backbone'), ('weights', 'weights')) if getattr(args, a) is not None}
+            ('n_synthetic', 'n_synthetic'), ('epochs', 'epochs'), ('knowledge', 'knowledge'), ('backbone', 'backbone'), ('weights', 'weights'), ('download', 'download')) if getattr(args, a) is not None}
     cc = CompareConfig(args.dataset, args.data, tuple(args.methods), args.classes, tuple(args.seeds), args.preset, over or None,
                        args.device, args.precision)
     rows = run_comparison(cc, args.out, workers=args.workers, progress=not args.quiet)
