@@ -17,7 +17,7 @@ finished ones. Budget (defaults): 2,000 training images, width 16, batch 64, 10 
 per class, severity-5 shifted test set, seed 0, one CPU thread, the library's precision 'auto'.
 Usage: python bench/ke_recipes.py [--classes automobile,cat,ship] [--epochs 10] [--width 16] [--threads 1]
 """
-import argparse, json, time
+import argparse, time
 from pathlib import Path
 import torch, torch.nn.functional as F
 from ke_ad.datasets import find_cifar10_folder, load_image_folder, one_class_split, atomic_save

@@ -31,7 +31,7 @@ Usage (repo root, venv active; resumable: finished (class, variant) results are 
 Options: --classes automobile,cat,ship --variants random,simclr,... --steps 300 --width 16 --n-train 2000
          --test-per-class 300 --deadline-min 0 (stop starting new runs after this many minutes; 0 = none)
 """
-import argparse, json, math, os, time, copy
+import argparse, json, math, time, copy
 from pathlib import Path
 
 import numpy as np

@@ -15,7 +15,7 @@ and extrapolates a full-size class (5,000 images, ViT-L-14 at 224 px) on a GPU.
 Usage: python bench/knowledge.py [--ns 100 500 1000 2000] [--exact_max 2000] [--n_encode 64] [--gpu_tflops 100 25]
        python bench/knowledge.py --encoders_only       # just part 1
 """
-import argparse, time, math
+import argparse, time
 import numpy as np, torch
 from torch.utils.flop_counter import FlopCounterMode
 from ke_ad.knowledge import EfficientNetLite0Encoder, ClipEncoder, wasserstein1, sliced_wasserstein, encode, resolve_precision
