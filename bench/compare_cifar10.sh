@@ -24,3 +24,6 @@ w = {f'{d.parent.name}/{d.name}': {k: torch.load(d/'classes'/d.name/'detector'/'
                                     for k in ('w_sim', 'w_shi')} for d in sorted((out/'csi').glob('seed*/*'))}
 (keep/'csi_score_weights.json').write_text(json.dumps(w, indent=1))
 PY
+# the budget on a quiet machine (13_peer_comparison reads its compare.json): two more classes, the same preset
+#   ke_ad compare --dataset cifar10 --seeds 2 --classes frog,truck --workers 2 --out runs/budget
+#   then keep runs/budget's compare.json, config.json and result.json files in bench/results/compare-cifar10-timing
