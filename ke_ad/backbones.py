@@ -30,7 +30,7 @@ from .knowledge import (EfficientNetLite0Encoder, efficientnet_lite, ImageEncode
                              resolve_precision, Pairs, TransformRanking, PRECISIONS, DISTANCES)
 from .training import extract_features
 from .evaluation import KNNScorer
-from .core import atomic_save, check_images, fingerprint, pick_device   # one home for these (00_core)
+from .core import atomic_save, check_images, fingerprint, pick_device, ThresholdDetector   # one home for these (00_core)
 
 # %% ../nbs/05b_backbones.ipynb #3a611fc3
 @dataclass(frozen=True)
@@ -332,7 +332,7 @@ def finetune(model:PretrainedBackbone, # the backbone, on its device; trained in
     return {**hist, 'steps': step, 'views_per_step': views, 'seconds': time.perf_counter() - t0, 'precision': prec.name}
 
 # %% ../nbs/05b_backbones.ipynb #42729655
-class BackboneDetector:
+class BackboneDetector(ThresholdDetector):
     "One-class detector on a pretrained backbone: DN2, PANDA, MSAD or KE. Higher score = more anomalous; predict 1 = anomaly."
     def __init__(self,
                  method:str='ke_backbone', # a backbone method: 'dn2' (frozen), 'panda', 'msad' or 'ke_backbone' (backbone_methods())
@@ -462,16 +462,7 @@ def _score_samples(self:BackboneDetector, images) -> np.ndarray:
     if getattr(self, 'scorer_', None) is None: raise RuntimeError('this BackboneDetector is not fitted; call fit(normal_images) first')
     return np.asarray(self.scorer_.score(self.features(images).numpy()), dtype=np.float64)
 
-def _decision_function(self:BackboneDetector, images) -> np.ndarray:
-    "score_samples - threshold_: positive = anomaly."
-    return self.score_samples(images) - self.threshold_
-
-def _predict(self:BackboneDetector, images) -> np.ndarray:
-    "1 = anomaly (score >= threshold_), 0 = normal."
-    return (self.score_samples(images) >= self.threshold_).astype(np.int64)
-
-BackboneDetector.features, BackboneDetector.score_samples = _features, _score_samples
-BackboneDetector.decision_function, BackboneDetector.predict = _decision_function, _predict
+BackboneDetector.features, BackboneDetector.score_samples = _features, _score_samples   # decision_function, predict: ThresholdDetector
 
 # %% ../nbs/05b_backbones.ipynb #db68b170
 BACKBONE_FORMAT, BACKBONE_FORMAT_VERSION = 'ke_ad.BackboneDetector', 2   # 2: the weights' identity is a core.fingerprint

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['atomic_save', 'json_default', 'write_json', 'fingerprint', 'pick_device', 'check_images', 'class_index',
-           'sample_indices']
+           'sample_indices', 'ThresholdDetector']
 
 # %% ../nbs/00_core.ipynb #f912f2fe
 import dataclasses, hashlib, json, os
@@ -143,3 +143,14 @@ def sample_indices(n_images:int,  # size of the set sampled from
     if n is None or n >= n_images: return torch.arange(n_images)
     g = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
     return torch.randperm(n_images, generator=g)[:n].sort().values
+
+# %% ../nbs/00_core.ipynb #7473f32e
+class ThresholdDetector:
+    "Mixin: `decision_function` and `predict` from a detector's `score_samples` (higher = more anomalous) and `threshold_`."
+    def decision_function(self, images) -> np.ndarray:
+        "score_samples - threshold_: positive = anomaly (the opposite sign of sklearn's OneClassSVM)."
+        return self.score_samples(images) - self.threshold_
+
+    def predict(self, images) -> np.ndarray:
+        "1 = anomaly (score >= threshold_), 0 = normal."
+        return (self.score_samples(images) >= self.threshold_).astype(np.int64)

@@ -24,7 +24,7 @@ import ke_ad
 from .augmentations import to_float, contrastive_view
 from .knowledge import resolve_precision, select_pairs, Pairs, TransformRanking, PRECISIONS
 from .training import CifarResNet18
-from .core import atomic_save, check_images, fingerprint, pick_device   # one uint8 image check for all detectors (00_core)
+from .core import atomic_save, check_images, fingerprint, pick_device, ThresholdDetector   # one uint8 image check for all detectors (00_core)
 from fastcore.basics import patch
 
 # %% ../nbs/05f_csi.ipynb #b05aee92
@@ -201,7 +201,7 @@ CSI_CPU_REDUCTIONS = ("ResNet-18 of width 16 (128-d features) instead of 64; 61,
 # %% ../nbs/05f_csi.ipynb #31c9b677
 OPTIMIZERS = ('sgd', 'lars')
 
-class CSIDetector:
+class CSIDetector(ThresholdDetector):
     "CSI (Tack et al. 2020) one-class detector trained from scratch. Higher score = more anomalous; predict 1 = anomaly."
     method = 'csi'
     def __init__(self,
@@ -334,16 +334,6 @@ def score_samples(self:CSIDetector, images) -> np.ndarray:
     _check_fitted(self)
     z, logits = self._features(check_images(images))
     return -csi_normality(z, logits, **self.stats_).numpy().astype(np.float64)
-
-@patch
-def decision_function(self:CSIDetector, images) -> np.ndarray:
-    "score_samples - threshold_: positive = anomaly."
-    return self.score_samples(images) - self.threshold_
-
-@patch
-def predict(self:CSIDetector, images) -> np.ndarray:
-    "1 = anomaly (score >= threshold_), 0 = normal."
-    return (self.score_samples(images) >= self.threshold_).astype(np.int64)
 
 # %% ../nbs/05f_csi.ipynb #6c273a8d
 CSI_FORMAT, CSI_FORMAT_VERSION = 'ke_ad.CSIDetector', 1

@@ -31,7 +31,7 @@ from .backbones import BackboneDetector, BACKBONE_METHODS, backbone_detector, ba
 from .csi import CSIDetector, csi_detector
 from .evaluation import (OCSVMScorer, KNNScorer, evaluate_protocols, per_transform_auroc,
                               plot_per_transform_heatmap, shifting_list, shifting_source, _labels_of)
-from .core import atomic_save, check_images, class_index, fingerprint, json_default, pick_device, write_json   # one home for these (00_core)
+from .core import atomic_save, check_images, class_index, fingerprint, json_default, pick_device, write_json, ThresholdDetector   # one home for these (00_core)
 
 # %% ../nbs/06_pipeline.ipynb #41772ed5
 DETECTOR_FORMAT, DETECTOR_FORMAT_VERSION = 'ke_ad.KEDetector', 1
@@ -44,7 +44,7 @@ class DetectorFileError(ValueError):
     "A saved detector folder is damaged, truncated or of another format version."
 
 # %% ../nbs/06_pipeline.ipynb #6bb95429
-class KEDetector(BaseEstimator):
+class KEDetector(ThresholdDetector, BaseEstimator):
     "One-class anomaly detector trained with Knowledge Exposure. Higher score = more anomalous; predict 1 = anomaly."
     def __init__(self,
                  knowledge:str='efficientnet-lite0', # knowledge encoder spec for `load_encoder` (paper: 'clip:ViT-L-14:openai')
@@ -154,11 +154,6 @@ def score_samples(self:KEDetector, images) -> np.ndarray:
     "Anomaly score per image: higher = more anomalous."
     check_is_fitted(self, msg='this KEDetector is not fitted; call fit(normal_images) first')
     return np.asarray(self.scorer_.score(self.features(images).numpy()), dtype=np.float64)
-
-@patch
-def decision_function(self:KEDetector, images) -> np.ndarray:
-    "score_samples - threshold_: positive = anomaly (the opposite sign of sklearn's OneClassSVM)."
-    return self.score_samples(images) - self.threshold_
 
 @patch
 def predict(self:KEDetector, images) -> np.ndarray:
