@@ -454,12 +454,12 @@ BackboneDetector.fit = _fit
 # %% ../nbs/05b_backbones.ipynb #cb0c9bfe
 def _features(self:BackboneDetector, images, batch_size:int=256) -> Tensor:
     "The (N, feature_dim) L2-normalised features the kNN scorer uses."
-    if getattr(self, 'model_', None) is None: raise RuntimeError('this BackboneDetector is not fitted; call fit(normal_images) first')
+    self._require_fitted('model_')
     return extract_features(self.model_, check_images(images), batch_size=batch_size, device=self.device, precision=self.precision_)
 
 def _score_samples(self:BackboneDetector, images) -> np.ndarray:
     "Anomaly score per image: kNN (k = knn_k, sum of squared distances) to the training features; higher = more anomalous."
-    if getattr(self, 'scorer_', None) is None: raise RuntimeError('this BackboneDetector is not fitted; call fit(normal_images) first')
+    self._require_fitted('scorer_')
     return np.asarray(self.scorer_.score(self.features(images).numpy()), dtype=np.float64)
 
 BackboneDetector.features, BackboneDetector.score_samples = _features, _score_samples   # decision_function, predict: ThresholdDetector
@@ -479,7 +479,7 @@ def _tuned_state(model:PretrainedBackbone) -> dict:
 
 def _save(self:BackboneDetector, path) -> Path:
     "Save to the folder `path` (weights.pt + detector.json); returns the folder."
-    if getattr(self, 'scorer_', None) is None: raise RuntimeError('this BackboneDetector is not fitted; nothing to save')
+    self._require_fitted('scorer_', 'nothing to save')
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     tensors = {'train_features': self.train_features_.contiguous()}
     if backbone_method(self.method).trains: tensors.update({f'model.{k}': v for k, v in _tuned_state(self.model_).items()})

@@ -74,22 +74,20 @@ def _units(cc:CompareConfig, classes:list) -> list:
     "(method, seed, class) in the order they run: seed, then class, then method, so that a class's methods finish together."
     return [(m, s, c) for s in cc.seeds for c in classes for m in cc.methods]
 
-def _run_units(cc:CompareConfig, out, classes:list, threads:int|None=None, progress:bool=True) -> int:
+def _run_units(cc:CompareConfig, out, classes:list, threads:int|None=None, progress:bool=True, data:tuple|None=None) -> int:
     "Run every unit not finished and not held by another process; returns how many this process ran."
     if threads: torch.set_num_threads(threads)
-    data = load_experiment_data(unit_config(cc, cc.methods[0], cc.seeds[0], classes[0]))
-    knowledge = unit_config(cc, cc.methods[0], cc.seeds[0], classes[0]).resolved().knowledge
-    encoder, ran = load_encoder(knowledge, device=cc.device), 0
+    first = unit_config(cc, cc.methods[0], cc.seeds[0], classes[0])
+    data = data or load_experiment_data(first)
+    encoder, ran = load_encoder(first.resolved().knowledge, device=cc.device), 0
     cache = _cache_dir()/'embeddings'
     for m, s, c in _units(cc, classes):
         d = unit_dir(out, m, s, c)
-        if (class_dir(d, c)/'result.json').exists() and (d/'config.json').exists() and not (d/'.ke_ad.lock').exists():
-            try: run_experiment(unit_config(cc, m, s, c), d, resume=True, progress=False, encoder=encoder, data=data, cache_dir=cache)
-            except RunFolderBusy: pass
-            continue          # finished earlier (run_experiment checked it is the same config and test set)
+        finished = (class_dir(d, c)/'result.json').exists()
         t0 = time.time()
         try: r = run_experiment(unit_config(cc, m, s, c), d, resume=True, progress=False, encoder=encoder, data=data, cache_dir=cache)
-        except RunFolderBusy: continue
+        except RunFolderBusy: continue        # another worker has it
+        if finished: continue                 # kept: run_experiment checked that its config and test set are the same
         ran += 1
         if progress: print(f"{m:>12} seed {s} {c}: SD {100*r[0]['sd_auroc']:.1f}  SPD {100*r[0]['spd_auroc']:.1f}  "
                            f"SSA {100*r[0]['ssa_auroc']:.1f}  ({time.time() - t0:.0f} s, pid {os.getpid()})", flush=True)
@@ -102,18 +100,18 @@ def _worker(cc_dict:dict, out:str, classes:list, threads:int, progress:bool) -> 
     return _run_units(CompareConfig(**d), out, classes, threads, progress)
 
 def _start(cc:CompareConfig, out:Path, workers:int) -> tuple:
-    "Check the settings and the classes, and record the comparison in out/compare.json; returns the class names and its entry."
+    "Check the settings and the classes, and record the comparison in out/compare.json; returns the class names, its entry and the data."
     _check_compare(cc)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1: raise ValueError(f'workers must be >= 1, got {workers!r}')
     for m in cc.methods: unit_config(cc, m, cc.seeds[0], '?').resolved()        # every unit's settings, now
-    train, _ = load_experiment_data(unit_config(cc, cc.methods[0], cc.seeds[0], '?'))
-    classes = resolve_classes(cc.classes, list(train.classes))
+    data = load_experiment_data(unit_config(cc, cc.methods[0], cc.seeds[0], '?'))
+    classes = resolve_classes(cc.classes, list(data[0].classes))
     out.mkdir(parents=True, exist_ok=True)
     f = out/'compare.json'
     runs = read_run_json(f)['runs'] if f.exists() else []
     entry = {**cc.to_dict(), 'classes': classes, 'workers': workers, 'started': time.strftime('%Y-%m-%d %H:%M:%S'), 'pid': os.getpid()}
     write_json(f, {'runs': runs + [entry]})
-    return classes, entry
+    return classes, entry, data
 
 def _finish(out:Path, entry:dict, seconds:float):
     "Record the run's wall time in its entry of out/compare.json."
@@ -130,8 +128,8 @@ def run_comparison(config:CompareConfig, # what to compare
                   ) -> list: # the rows of comparison_rows(out)
     "Run (or resume) every unit, then write the comparison's tables and figure; returns its rows."
     out, t0 = Path(out), time.time()
-    classes, entry = _start(config, out, workers)
-    if workers == 1: _run_units(config, out, classes, None, progress)
+    classes, entry, data = _start(config, out, workers)
+    if workers == 1: _run_units(config, out, classes, None, progress, data)   # spawned workers load their own
     else:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
@@ -221,7 +219,7 @@ def format_comparison(rows:list) -> str:
     lines.append(f"{'fit s':<{w}}" + ''.join(f"{s[m]['train_seconds']:.0f}".rjust(cw) for m in methods))
     lines.append(f"{'min':<{w}}" + ''.join(f"{s[m]['total_seconds'] / 60:.1f}".rjust(cw) for m in methods))
     n = {m: (s[m]['n_seeds'], s[m]['n_interval_classes']) for m in methods}
-    lines.append('AUROC %; drop = SD - SPD (points); fit s = mean fit time per unit; min = wall minutes of all its units; '
+    lines.append('AUROC %; drop = SD - SPD (points); fit s = mean fit time per unit; min = the minutes of its units, summed (one thread each); '
                  '95% = Student t interval over seeds of the mean over the classes run with every seed ('
                  + ', '.join(f'{m}: {k} classes x {sd} seeds' for m, (sd, k) in n.items()) + '; blank: one seed)')
     return '\n'.join(lines)

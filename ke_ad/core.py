@@ -147,6 +147,13 @@ def sample_indices(n_images:int,  # size of the set sampled from
 # %% ../nbs/00_core.ipynb #7473f32e
 class ThresholdDetector:
     "Mixin: `decision_function` and `predict` from a detector's `score_samples` (higher = more anomalous) and `threshold_`."
+    def _require_fitted(self, attr:str|None=None, # what fit sets (None: the estimator's __sklearn_is_fitted__)
+                        doing:str='call fit(normal_images) first'):
+        "The one not-fitted check of the detectors: sklearn's NotFittedError, with one message."
+        from sklearn.exceptions import NotFittedError
+        fitted = self.__sklearn_is_fitted__() if attr is None else getattr(self, attr, None) is not None
+        if not fitted: raise NotFittedError(f'this {type(self).__name__} is not fitted; {doing}')
+
     def decision_function(self, images) -> np.ndarray:
         "score_samples - threshold_: positive = anomaly (the opposite sign of sklearn's OneClassSVM)."
         return self.score_samples(images) - self.threshold_

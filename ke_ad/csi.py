@@ -325,13 +325,10 @@ def _features(self:CSIDetector, images:Tensor) -> tuple:
     return csi_features(self.model_, images, self.n_score_views, self.score_scale, self.seed, precision=self.precision_)
 
 # %% ../nbs/05f_csi.ipynb #27395ddf
-def _check_fitted(det):
-    if getattr(det, 'stats_', None) is None: raise RuntimeError('this CSIDetector is not fitted; call fit(normal_images) first')
-
 @patch
 def score_samples(self:CSIDetector, images) -> np.ndarray:
     "Anomaly score per image: minus CSI's ensembled score; higher = more anomalous."
-    _check_fitted(self)
+    self._require_fitted('stats_')
     z, logits = self._features(check_images(images))
     return -csi_normality(z, logits, **self.stats_).numpy().astype(np.float64)
 
@@ -350,7 +347,7 @@ def _state_fingerprint(tensors:dict) -> str: return fingerprint(*sorted(tensors)
 @patch
 def save(self:CSIDetector, path) -> Path:
     "Save to the folder `path` (weights.pt + detector.json); returns the folder."
-    _check_fitted(self)
+    self._require_fitted('stats_')
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     tensors = _tensors(self)
     atomic_save(tensors, path/'weights.pt')

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 import torch
 
 # %% auto #0
@@ -145,20 +144,20 @@ def features(self:KEDetector, images, batch_size:int=256) -> torch.Tensor:
     "Features used by the scorer: the trained network's (method 'ke') or the knowledge encoder's ('frozen')."
     images = check_images(images)
     if self.method == 'ke':
-        check_is_fitted(self, 'model_', msg='this KEDetector is not fitted; call fit(normal_images) first')
+        self._require_fitted('model_')
         return extract_features(self.model_, images, batch_size=batch_size, device=self.device, precision=self.precision_)
     return encode(_get_encoder(self), images, batch_size=batch_size, device=self.device, precision=self.precision_)
 
 @patch
 def score_samples(self:KEDetector, images) -> np.ndarray:
     "Anomaly score per image: higher = more anomalous."
-    check_is_fitted(self, msg='this KEDetector is not fitted; call fit(normal_images) first')
+    self._require_fitted()
     return np.asarray(self.scorer_.score(self.features(images).numpy()), dtype=np.float64)
 
 @patch
 def predict(self:KEDetector, images) -> np.ndarray:
     "1 = anomaly, 0 = normal (the scorer's own rule; it differs from `decision_function > 0` only at exactly 0)."
-    check_is_fitted(self, msg='this KEDetector is not fitted; call fit(normal_images) first')
+    self._require_fitted()
     return np.asarray(self.scorer_.predict(self.features(images).numpy()), dtype=np.int64)
 
 # %% ../nbs/06_pipeline.ipynb #9f40bacd
@@ -173,7 +172,7 @@ def _ranking_dict(r:TransformRanking) -> dict:
 @patch
 def save(self:KEDetector, path) -> Path:
     "Save to the folder `path` (weights.pt + detector.json); returns the folder."
-    check_is_fitted(self, msg='this KEDetector is not fitted; nothing to save')
+    self._require_fitted(doing='nothing to save')
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     tensors = {'train_features': self.train_features_.contiguous()}
     if self.model_ is not None:
@@ -810,6 +809,7 @@ def run_experiment(config:ExperimentConfig, # what to run
                 + (f" (pairs recur {r['pairs_recur']:.0%})" if r.get('pairs_recur') is not None else '') + f"  ({r['total_seconds']:.0f}s)")
             if r.get('fragile'): say(f"    warning: {r['fragile']}")
         results = write_run_tables(out, cfg.classes)
-        write_run_figures(out, results, title=f'{cfg.dataset} ({cfg.preset}, {cfg.method})')
+        if len(finished) < len(cfg.classes) or not (out/'figures').is_dir():     # nothing new: the figures stand
+            write_run_figures(out, results, title=f'{cfg.dataset} ({cfg.preset}, {cfg.method})')
     say(f'done in {time.time()-t_run:.0f}s: {out}')
     return results
