@@ -27,7 +27,7 @@ from ke_ad.compare import CompareConfig, unit_config, unit_dir
 from ke_ad.datasets import atomic_save
 from ke_ad.evaluation import evaluate_protocols, make_shifted_test_set, shifting_list, OCSVMScorer
 from ke_ad.knowledge import Pairs, TransformRanking
-from ke_ad.pipeline import detector_from_config, load_experiment_data, class_split, class_dir, read_run_json
+from ke_ad.experiment import detector_from_config, load_experiment_data, class_split, RunFolder, read_run_json
 
 OUT = Path(__file__).resolve().parent / 'results' / 'ke_ablations'
 VARIANTS = {'base': {}, 'random_pairs': {}, 'k1': dict(k=1), 'skip_closest': dict(skip_closest=True),
@@ -53,7 +53,7 @@ def run(args):
         data = data or load_experiment_data(cfg)
         split = class_split(cfg, *data, cls)
         shifted = make_shifted_test_set(split.test, KE_POOL, cfg.test_severity, cfg.seed)
-        f = class_dir(unit_dir(args.compare, 'ke_backbone', args.seed, cls), cls) / 'ranking.json'
+        f = RunFolder(unit_dir(args.compare, "ke_backbone", args.seed, cls)).class_dir(cls) / 'ranking.json'
         if not f.exists(): raise SystemExit(f'{f} missing: run `ke_ad compare` for {cls} first (the variants share its ranking)')
         rk = read_run_json(f); rk.pop('stability', None); ranking = TransformRanking(**rk)
         shifting = shifting_list('cifar10', cls)

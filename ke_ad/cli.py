@@ -8,16 +8,18 @@ __all__ = ['cli', 'main']
 # %% ../nbs/08_cli.ipynb #6306776f
 import argparse, os, sys, time, signal, threading
 from pathlib import Path
-from dataclasses import replace
+from dataclasses import replace, fields, MISSING
 import numpy as np
+from fastcore.docments import docments
 
 # %% ../nbs/08_cli.ipynb #08f5a9a4
 from .report import paper_ke_per_class, write_report
-from .compare import CompareConfig, COMPARE_METHODS, COMPARE_PRESETS, run_comparison, format_comparison
-from .pipeline import (ExperimentConfig, PRESETS, DATASETS, SCORERS, METHODS, run_experiment,
-                            run_config, RunFolderError, DetectorFileError, read_run_json)
-from .knowledge import KnowledgeUnavailable, PRECISIONS
-from .training import NonFiniteLossError
+from .compare import CompareConfig, COMPARE_PRESETS, run_comparison, format_comparison
+from .detector import SCORERS, METHODS
+from .experiment import ExperimentConfig, PRESETS, DATASETS, run_experiment, RunFolder, RunFolderError
+from .core import DetectorFileError
+from .knowledge import KnowledgeUnavailable, PRECISIONS, DISTANCES
+from .training import NonFiniteLossError, RECIPES
 
 # %% ../nbs/08_cli.ipynb #55b36b6c
 class _Parser(argparse.ArgumentParser):
@@ -27,92 +29,67 @@ class _Parser(argparse.ArgumentParser):
 
 def _csv_list(s:str) -> list: return [x.strip() for x in s.split(',') if x.strip()]
 
-def _add_common(p):
-    p.add_argument('--data', help='dataset root (torchvision files) or image folder (train/ and test/ of class folders)')
-    p.add_argument('--knowledge', help="knowledge encoder: 'efficientnet-lite0[@SIZE]' (offline; the default preset uses @112) or 'clip:MODEL:TAG_OR_FILE', e.g. clip:ViT-L-14:openai (the paper's)")
-    p.add_argument('--classes', type=_csv_list, help='normal classes to run, names or indices, comma-separated (default: all)')
-    p.add_argument('--epochs', type=int); p.add_argument('--width', type=int, help='ResNet-18 base width (paper: 64)')
-    p.add_argument('--device', help="'cpu', 'cuda', 'mps' (default: automatic)")
-    p.add_argument('--precision', choices=PRECISIONS, help="network precision: 'auto' (default: bf16 on CPUs and GPUs "
-                   "that have it, fp16 on older GPUs, else fp32), 'bf16', 'fp16' (CUDA) or 'fp32'")
-    p.add_argument('--seed', type=int); p.add_argument('--download', action='store_true', default=None,
-                                                     help='let torchvision download cifar10/cifar100/svhn into --data')
-    p.add_argument('--n_train', type=int, help='most training images per class (0 = all)')
-    p.add_argument('--n_test', type=int, help='most test images per class (0 = all)')
-    p.add_argument('--n_rank', type=int, help='images per class for the KE ranking (0 = all)')
-    p.add_argument('--n_synthetic', type=int, help='images per class and split of the synthetic dataset')
-    p.add_argument('--n_boot', type=int, help='bootstrap resamples of each class\'s pair choice (0 = none; default 100)')
-    p.add_argument('--skip_corrupt', action='store_true', default=None,
-                   help='--dataset folder: leave unreadable image files out (with a warning) instead of stopping')
-    p.add_argument('--quiet', action='store_true', help='no progress lines, only the table')
+_OPTION_NAMES = {'n_test_per_class': 'n_test'}
+_CHOICES = dict(dataset=DATASETS, preset=sorted(PRESETS), method=METHODS, scorer=SCORERS, precision=PRECISIONS,
+                recipe=list(RECIPES), rank_method=list(DISTANCES))
+_TYPES = {'int': int, 'float': float, 'str': str, 'list': _csv_list, 'tuple': _csv_list}
+
+def add_field_options(p:argparse.ArgumentParser, # the (sub)parser
+                      cls, # ExperimentConfig or CompareConfig
+                      names=None, # the fields to add (None = all)
+                      typed_only:bool=True, # default None ("not typed") instead of the field's default
+                      **special, # field name -> add_argument keywords that replace the generated ones
+                     ):
+    "One option per dataclass field: the field's comment is the help, its annotation the type."
+    docs = docments(cls)
+    for f in fields(cls):
+        if names is not None and f.name not in names: continue
+        kind = str(f.type).replace(' ', '').split('|')[0]
+        default = None if typed_only or f.default is MISSING else f.default
+        kw = dict(dest=f.name, default=default, help=docs.get(f.name))
+        if kind == 'bool': kw['action'] = argparse.BooleanOptionalAction
+        else: kw.update(type=_TYPES[kind], metavar=_OPTION_NAMES.get(f.name, f.name).upper())
+        if f.name in _CHOICES and cls is ExperimentConfig: kw['choices'] = _CHOICES[f.name]
+        p.add_argument(f'--{_OPTION_NAMES.get(f.name, f.name)}', **{**kw, **special.get(f.name, {})})
 
 # %% ../nbs/08_cli.ipynb #a3985032
+_REPRODUCE_FIELDS = ('data', 'knowledge', 'classes', 'epochs', 'width', 'device', 'precision', 'seed', 'download',
+                     'n_train', 'n_test_per_class', 'n_rank', 'n_synthetic', 'n_boot', 'skip_corrupt')
+_COMPARE_OVERRIDES = ('n_train', 'n_test_per_class', 'n_rank', 'n_synthetic', 'epochs', 'knowledge', 'backbone', 'weights', 'download')
+
 def build_parser() -> argparse.ArgumentParser:
     "The `ke_ad` argument parser with its `run`, `reproduce` and `compare` subcommands."
     ap = _Parser(prog='ke_ad', description='Knowledge Exposure (KE) one-class anomaly detection.')
     sub = ap.add_subparsers(dest='command', parser_class=_Parser)
     r = sub.add_parser('run', help='run an experiment (no options: the synthetic default job)')
-    r.add_argument('--dataset', choices=DATASETS); r.add_argument('--preset', choices=sorted(PRESETS))
-    _add_common(r)
-    r.add_argument('--method', choices=METHODS, help="'ke' (train), 'frozen' (score the knowledge encoder's features), or on "
-                   "a pretrained ImageNet backbone: 'dn2', 'panda', 'msad', 'ke_backbone' (ke_ad.backbones; their own presets)")
-    r.add_argument('--backbone', help="backbone methods: 'efficientnet-lite0' (offline; default preset), 'efficientnet-lite2', 'resnet18', 'resnet50', 'resnet152' (paper preset)")
-    r.add_argument('--weights', help='a torchvision ResNet backbone\'s state_dict file (default: torchvision\'s ImageNet weights, downloaded once)')
-    r.add_argument('--k', type=int, help='positives and negatives per class (paper: 2)')
-    r.add_argument('--recipe', choices=['contrastive', 'paper'], help="training recipe: 'contrastive' (KE-contrastive; default preset) or 'paper' (the published loss)")
-    r.add_argument('--batch_size', type=int); r.add_argument('--lr', type=float)
-    r.add_argument('--scorer', choices=SCORERS); r.add_argument('--nu', type=float); r.add_argument('--knn_k', type=int)
-    r.add_argument('--normalize', action=argparse.BooleanOptionalAction, default=None,
-                   help='one-class SVM on L2-normalised features (default preset: on; paper preset: off)')
-    r.add_argument('--shifting', type=_csv_list, help='dataset folder: transforms that shift meaning (default: KE negatives)')
-    r.add_argument('--no_per_transform', action='store_true', help='skip the per-transform AUROC breakdown')
+    add_field_options(r, ExperimentConfig)
+    r.add_argument('--no_per_transform', dest='per_transform', action='store_false', default=None, help=argparse.SUPPRESS)
     r.add_argument('--out', help='run folder (default: runs/<dataset>-<preset>-<time>)')
     r.add_argument('--resume', action='store_true', help='continue the run in --out (finished classes are skipped)')
     p = sub.add_parser('reproduce', help='run every class of a benchmark with the paper settings; resumes')
-    p.add_argument('--dataset', required=True, choices=['cifar10', 'cifar100', 'svhn', 'synthetic'])
-    p.add_argument('--preset', choices=sorted(PRESETS), default='paper')
-    _add_common(p)
+    add_field_options(p, ExperimentConfig, ('dataset', 'preset') + _REPRODUCE_FIELDS,
+                      dataset=dict(required=True, choices=['cifar10', 'cifar100', 'svhn', 'synthetic']), preset=dict(default='paper'))
     p.add_argument('--out', help='run folder (default: runs/reproduce-<dataset>-<preset>); rerun to resume')
     c = sub.add_parser('compare', help='several methods over the classes of a dataset on the same test sets (Table 5); resumes')
-    c.add_argument('--dataset', default='cifar10', choices=DATASETS)
-    c.add_argument('--methods', type=_csv_list, default=list(COMPARE_METHODS), help=f"comma-separated, from {','.join(METHODS)} (default: {','.join(COMPARE_METHODS)})")
-    c.add_argument('--preset', choices=sorted(COMPARE_PRESETS), default='cpu', help="'cpu' (sized for 2 cores, see 07b_compare) or 'paper' (full size, GPU)")
-    c.add_argument('--seeds', type=int, nargs='+', default=[0], help='one run per seed and class, e.g. --seeds 0 1')
+    add_field_options(c, CompareConfig, [f.name for f in fields(CompareConfig) if f.name != 'overrides'], typed_only=False,
+                      seeds=dict(type=int, nargs='+'),
+                      preset=dict(choices=sorted(COMPARE_PRESETS)), dataset=dict(choices=DATASETS),
+                      methods=dict(help=f"{docments(CompareConfig)['methods']}, comma-separated, from {','.join(METHODS)}"),
+                      precision=dict(choices=PRECISIONS))
+    add_field_options(c, ExperimentConfig, _COMPARE_OVERRIDES)
     c.add_argument('--workers', type=int, default=1, help='processes sharing the runs (each with cores/workers threads)')
-    for o, h in (('--data', 'dataset root (default: the shared CIFAR-10 copy)'), ('--classes', 'normal classes, names or indices, comma-separated (default: all)'),
-                 ('--device', "'cpu', 'cuda', 'mps' (default: automatic)"), ('--out', 'comparison folder (default: runs/compare-<dataset>-<preset>); rerun to resume')):
-        c.add_argument(o, type=_csv_list if o == '--classes' else str, help=h)
-    c.add_argument('--precision', choices=PRECISIONS, default='auto')
-    c.add_argument('--download', action='store_true', default=None, help='let torchvision download cifar10/cifar100/svhn into --data')
-    for o in ('n_train', 'n_test', 'n_rank', 'n_synthetic', 'epochs'): c.add_argument(f'--{o}', type=int, help=f'replaces the preset\'s {o} in every run')
-    c.add_argument('--knowledge', help="the KE ranking's encoder for every run (default: the preset's)")
-    c.add_argument('--backbone', help="the backbone methods' network for every run (default: the preset's; see ke_ad run --help)")
-    c.add_argument('--weights', help='a torchvision ResNet backbone\'s state_dict file')
-    c.add_argument('--quiet', action='store_true', help='no progress lines, only the table')
+    c.add_argument('--out', help='comparison folder (default: runs/compare-<dataset>-<preset>); rerun to resume')
+    for q in (r, p, c): q.add_argument('--quiet', action='store_true', help='no progress lines, only the table')
     return ap
 
 # %% ../nbs/08_cli.ipynb #6584ec44
-_ARG_TO_FIELD = dict(dataset='dataset', data='data', classes='classes', preset='preset', method='method',
-                     knowledge='knowledge', backbone='backbone', weights='weights', k='k', recipe='recipe', epochs='epochs', width='width', batch_size='batch_size', lr='lr',
-                     n_train='n_train', n_test='n_test_per_class', n_rank='n_rank', n_synthetic='n_synthetic', n_boot='n_boot',
-                     scorer='scorer', nu='nu', normalize='normalize', knn_k='knn_k', shifting='shifting', device='device', precision='precision', seed='seed',
-                     download='download', skip_corrupt='skip_corrupt')
-
 def typed_options(args) -> dict:
     "ExperimentConfig fields for the options actually given."
-    d = {f: getattr(args, a) for a, f in _ARG_TO_FIELD.items() if getattr(args, a, None) is not None}
-    if getattr(args, 'no_per_transform', False): d['per_transform'] = False
-    return d
-
-def saved_config(out) -> ExperimentConfig|None:
-    "The ExperimentConfig stored in a run folder's config.json (None if there is none)."
-    f = Path(out)/'config.json'
-    if not f.exists(): return None
-    return run_config(read_run_json(f))
+    return {f.name: getattr(args, f.name) for f in fields(ExperimentConfig) if getattr(args, f.name, None) is not None}
 
 def config_from_args(args, resume:bool) -> ExperimentConfig:
     "The config a command runs: the saved one (when resuming) or a new one, with the typed options on top."
-    base = saved_config(args.out) if resume and args.out else None
+    base = RunFolder(args.out).experiment_config() if resume and args.out else None
     return replace(base, **typed_options(args)) if base is not None else ExperimentConfig(**typed_options(args))
 
 # %% ../nbs/08_cli.ipynb #dd874b40
@@ -171,10 +148,9 @@ def compare_command(args) -> list:
     "Run the `compare` command: every method, class and seed, then print the Table 5-shaped comparison; returns its rows."
     if args.out is not None and not args.out.strip(): raise ValueError('--out is empty; name a folder, or leave --out out for runs/compare-<dataset>-<preset>')
     args.out = args.out or f'runs/compare-{args.dataset}-{args.preset}'
-    over = {f: getattr(args, a) for a, f in (('n_train', 'n_train'), ('n_test', 'n_test_per_class'), ('n_rank', 'n_rank'),
-            ('n_synthetic', 'n_synthetic'), ('epochs', 'epochs'), ('knowledge', 'knowledge'), ('backbone', 'backbone'), ('weights', 'weights'), ('download', 'download')) if getattr(args, a) is not None}
-    cc = CompareConfig(args.dataset, args.data, tuple(args.methods), args.classes, tuple(args.seeds), args.preset, over or None,
-                       args.device, args.precision)
+    over = {f: getattr(args, f) for f in _COMPARE_OVERRIDES if getattr(args, f) is not None}
+    own = {f.name: getattr(args, f.name) for f in fields(CompareConfig) if f.name != 'overrides'}
+    cc = CompareConfig(**{**own, 'methods': tuple(args.methods), 'seeds': tuple(args.seeds)}, overrides=over or None)
     rows = run_comparison(cc, args.out, workers=args.workers, progress=not args.quiet)
     print(format_comparison(rows)); print(f'comparison folder: {args.out}')
     return rows

@@ -14,8 +14,10 @@ from scipy import stats
 from .datasets import _cache_dir
 from .backbones import BACKBONE_METHODS
 from .knowledge import load_encoder
-from .pipeline import (ExperimentConfig, METHODS, run_experiment, load_experiment_data, resolve_classes,
-                            class_dir, read_run_json, write_json, RunFolderBusy)
+from .core import write_json
+from .detector import METHODS
+from .experiment import (ExperimentConfig, run_experiment, load_experiment_data, resolve_classes, RunFolder,
+                              read_run_json, RunFolderBusy, RunLock)
 
 # %% auto #0
 __all__ = ['COMPARE_METHODS', 'COMPARE_PRESETS', 'CompareConfig', 'run_comparison', 'comparison_rows', 'summarize',
@@ -34,14 +36,15 @@ COMPARE_PRESETS = {   # ExperimentConfig fields of every unit, on top of the uni
 @dataclass
 class CompareConfig:
     "Which methods, classes and seeds a comparison runs, and at which size."
-    dataset:str='cifar10'       # a dataset of ke_ad.pipeline.DATASETS
+    dataset:str='cifar10'       # the dataset (ke_ad.experiment.DATASETS)
     data:str|None=None          # its root (None: cifar10's shared copy, or the synthetic set)
-    methods:tuple=COMPARE_METHODS # method names of ke_ad.pipeline.METHODS
+    methods:tuple=COMPARE_METHODS # the methods compared (ke_ad.detector.METHODS)
     classes:list|None=None      # normal classes, names or indices (None = all)
     seeds:tuple=(0,)            # one unit per seed; the seed also draws the train and test subsets
     preset:str='cpu'            # a key of COMPARE_PRESETS
     overrides:dict|None=None    # ExperimentConfig fields that replace the preset's (e.g. smaller sizes)
-    device:str|None=None; precision:str='auto'
+    device:str|None=None       # 'cpu', 'cuda', 'mps' (None = automatic)
+    precision:str='auto'       # 'auto', 'bf16', 'fp16' or 'fp32' for every network
 
     def to_dict(self) -> dict: return {**asdict(self), 'methods': list(self.methods), 'seeds': list(self.seeds)}
 
@@ -83,7 +86,7 @@ def _run_units(cc:CompareConfig, out, classes:list, threads:int|None=None, progr
     cache = _cache_dir()/'embeddings'
     for m, s, c in _units(cc, classes):
         d = unit_dir(out, m, s, c)
-        finished = (class_dir(d, c)/'result.json').exists()
+        finished = (RunFolder(d).class_dir(c)/'result.json').exists()
         t0 = time.time()
         try: r = run_experiment(unit_config(cc, m, s, c), d, resume=True, progress=False, encoder=encoder, data=data, cache_dir=cache)
         except RunFolderBusy: continue        # another worker has it
@@ -92,6 +95,20 @@ def _run_units(cc:CompareConfig, out, classes:list, threads:int|None=None, progr
         if progress: print(f"{m:>12} seed {s} {c}: SD {100*r[0]['sd_auroc']:.1f}  SPD {100*r[0]['spd_auroc']:.1f}  "
                            f"SSA {100*r[0]['ssa_auroc']:.1f}  ({time.time() - t0:.0f} s, pid {os.getpid()})", flush=True)
     return ran
+
+# %% ../nbs/07b_compare.ipynb #3ec48c02
+def _update_log(out:Path, change, wait:float=30.0):
+    "Apply `change(runs)` to the list in out/compare.json, holding the folder's lock (waiting up to `wait` seconds for it)."
+    give_up = time.time() + wait
+    while True:
+        try:
+            with RunLock(out):
+                f = out/'compare.json'
+                runs = read_run_json(f)['runs'] if f.exists() else []
+                change(runs); write_json(f, {'runs': runs}); return
+        except RunFolderBusy:
+            if time.time() > give_up: raise
+            time.sleep(0.05)
 
 # %% ../nbs/07b_compare.ipynb #10136828
 def _worker(cc_dict:dict, out:str, classes:list, threads:int, progress:bool) -> int:
@@ -107,18 +124,16 @@ def _start(cc:CompareConfig, out:Path, workers:int) -> tuple:
     data = load_experiment_data(unit_config(cc, cc.methods[0], cc.seeds[0], '?'))
     classes = resolve_classes(cc.classes, list(data[0].classes))
     out.mkdir(parents=True, exist_ok=True)
-    f = out/'compare.json'
-    runs = read_run_json(f)['runs'] if f.exists() else []
     entry = {**cc.to_dict(), 'classes': classes, 'workers': workers, 'started': time.strftime('%Y-%m-%d %H:%M:%S'), 'pid': os.getpid()}
-    write_json(f, {'runs': runs + [entry]})
+    _update_log(out, lambda runs: runs.append(entry))
     return classes, entry, data
 
 def _finish(out:Path, entry:dict, seconds:float):
     "Record the run's wall time in its entry of out/compare.json."
-    d = read_run_json(out/'compare.json')
-    for r in d['runs']:
-        if (r.get('started'), r.get('pid')) == (entry['started'], entry['pid']): r['wall_seconds'] = round(seconds, 1)
-    write_json(out/'compare.json', d)
+    def note(runs):
+        for r in runs:
+            if (r.get('started'), r.get('pid')) == (entry['started'], entry['pid']): r['wall_seconds'] = round(seconds, 1)
+    _update_log(out, note)
 
 # %% ../nbs/07b_compare.ipynb #a1fbf045
 def run_comparison(config:CompareConfig, # what to compare
@@ -152,7 +167,7 @@ ROW_KEYS = ('method', 'seed', 'class', 'sd_auroc', 'spd_auroc', 'ssa_auroc', 'dr
 def _network(method:str, unit:Path, cls:str, result:dict) -> str:
     "The network a unit's scores come from: result.json's `network`, or for runs that predate it, the saved detector's."
     if result.get('network'): return result['network']
-    meta = read_run_json(class_dir(unit, cls)/'detector'/'detector.json')
+    meta = read_run_json(RunFolder(unit).class_dir(cls)/'detector'/'detector.json')
     if meta.get('backbone'): return f"{meta['backbone']} (ImageNet, {method})"
     return f"CIFAR ResNet-18 width {meta['params']['width']} (from scratch, csi)" if method == 'csi' else '?'
 
@@ -167,7 +182,7 @@ def comparison_rows(out) -> list:
     "One dict per finished unit (ROW_KEYS) of every run recorded in out/compare.json: runs that added seeds, classes or methods count too."
     rows = []
     for m, s, c in _recorded_units(out):
-        d = unit_dir(out, m, s, c); f = class_dir(d, c)/'result.json'
+        d = unit_dir(out, m, s, c); f = RunFolder(d).class_dir(c)/'result.json'
         if not f.exists(): continue
         r = read_run_json(f)
         rows.append({'method': m, 'seed': s, 'class': c, **{k: r[k] for k in ('sd_auroc', 'spd_auroc', 'ssa_auroc')},

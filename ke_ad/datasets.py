@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from PIL import Image, UnidentifiedImageError
-from .core import atomic_save, check_images, class_index, sample_indices   # one home for these (00_core)
+from .core import atomic_save, check_images, class_index, sample_indices, seeded_generator   # one home for these (00_core)
 from .augmentations import KE_POOL, _uniform, _jpeg_round_trip   # one home for these (01_augmentations)
 
 # %% ../nbs/01b_datasets.ipynb #d139376c
@@ -543,9 +543,7 @@ _SYNTHETIC_DRAW = {
     'fine_checker': _draw_fine_checker, 'hairlines': _draw_hairlines}
 
 # %% ../nbs/01b_datasets.ipynb #500cd76e
-def _synthetic_generator(seed:int, split:str, class_idx:int) -> torch.Generator:
-    state = np.random.SeedSequence([int(seed), {'train': 0, 'test': 1}[split], class_idx]).generate_state(2)
-    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+_SPLIT_CODE = {'train': 0, 'test': 1}   # the split's part of a class's seed (seeded_generator(seed, split code, class index))
 
 def make_synthetic(n_per_class:int=200, # images per class
                    seed:int=0,          # same seed -> identical images
@@ -560,7 +558,7 @@ def make_synthetic(n_per_class:int=200, # images per class
     images, labels = [], []
     for name in wanted:
         i = SYNTHETIC_CLASSES.index(name)
-        x = _SYNTHETIC_DRAW[name](_synthetic_generator(seed, split, i), n_per_class, size)
+        x = _SYNTHETIC_DRAW[name](seeded_generator(int(seed), _SPLIT_CODE[split], i), n_per_class, size)
         images.append((x.clamp(0, 1) * 255).round().to(torch.uint8)); labels.append(torch.full((n_per_class,), i))
     return ImageData(torch.cat(images), torch.cat(labels), list(SYNTHETIC_CLASSES), f'synthetic/{split}')
 

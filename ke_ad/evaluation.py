@@ -4,7 +4,6 @@
 
 # %% ../nbs/05_evaluation.ipynb #936b9775
 from __future__ import annotations
-import hashlib
 from dataclasses import dataclass, field
 import numpy as np
 import torch
@@ -20,7 +19,7 @@ __all__ = ['OCSVMScorer', 'KNNScorer', 'auroc', 'one_vs_one_auroc', 'balanced_ac
 # %% ../nbs/05_evaluation.ipynb #faf41a23
 from .augmentations import KE_POOL, apply_per_image, to_float, to_uint8
 from .datasets import synthetic_shifting_list
-from .core import check_images, class_index, fingerprint   # one home for these (00_core)
+from .core import check_images, class_index, derived_seed, fingerprint   # one home for these (00_core)
 
 # %% ../nbs/05_evaluation.ipynb #21266334
 def as_feature_matrix(features, # (n, d) torch.Tensor or array-like of features
@@ -327,12 +326,6 @@ def shifting_list(dataset:str, # 'cifar10', 'cifar100', 'svhn', 'synthetic' or a
     return out
 
 # %% ../nbs/05_evaluation.ipynb #1aebee4c
-def derived_seed(seed:int, # the recorded seed
-                 tag:str, # what the stream is for
-                ) -> int: # a 63-bit seed, distinct per tag
-    "A seed for one purpose derived from the recorded seed, so separate random streams never coincide."
-    return int.from_bytes(hashlib.sha256(f'ke_ad|{int(seed)}|{tag}'.encode()).digest()[:8], 'little') & (2**63 - 1)
-
 def assign_transforms(n:int, # number of test images
                       pool:list=KE_POOL, # transform names to draw from
                       seed:int=0, # recorded seed

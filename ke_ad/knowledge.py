@@ -7,12 +7,11 @@ __all__ = ['PRECISIONS', 'DISTANCES', 'KnowledgeUnavailable', 'ImageEncoder', 'F
            'efficientnet_lite', 'EfficientNetLite0Encoder', 'load_encoder', 'Precision', 'resolve_precision', 'encode',
            'wasserstein1', 'sliced_wasserstein', 'TransformRanking', 'rank_transforms', 'view_displacement', 'Pairs',
            'select_pairs', 'KETable', 'rank_classes', 'PairStability', 'pair_stability', 'plot_pairs',
-           'plot_distance_distributions', 'plot_distance_heatmap', 'pairs_agreement', 'oracle_checks', 'random_convnet',
-           'compare_tables']
+           'plot_distance_distributions', 'plot_distance_heatmap', 'compare_tables']
 
 # %% ../nbs/02_knowledge.ipynb #d51c5871
 import contextlib, hashlib, json, os, tempfile, warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -27,7 +26,7 @@ import matplotlib.pyplot as plt   # the figures below (plot_pairs, plot_distance
 
 import ke_ad
 from .augmentations import KE_POOL, apply_transform, to_float
-from .core import atomic_save, check_images, fingerprint, pick_device, sample_indices   # one home for these (00_core)
+from .core import atomic_save, check_images, fingerprint, pick_device, sample_indices, view_seed   # one home for these (00_core)
 
 # %% ../nbs/02_knowledge.ipynb #96861ad9
 class KnowledgeUnavailable(RuntimeError):
@@ -392,10 +391,6 @@ def encode(encoder:Callable,       # an ImageEncoder (or any module/callable: fl
     return torch.cat(out)
 
 # %% ../nbs/02_knowledge.ipynb #9912d8a8
-def view_seed(seed:int, transform:str|None) -> int:
-    "A 63-bit seed derived from (seed, transform name), independent of the pool's order."
-    return int.from_bytes(hashlib.sha256(f'{seed}:{transform}'.encode()).digest()[:8], 'little') >> 1
-
 def embed_views(images:torch.Tensor,      # (N,3,H,W) uint8 sample of one class
                 encoder:ImageEncoder,     # knowledge encoder
                 transform:str|None=None,  # a transform name of ke_ad.augmentations, or None for the clean images
@@ -503,6 +498,9 @@ class TransformRanking:
     def rank(self, transform:str) -> int:
         "1 = closest (most meaning-preserving)."
         return self.transforms.index(transform) + 1
+    def to_dict(self) -> dict:
+        "JSON-ready (distances as floats); `TransformRanking(**d)` rebuilds it."
+        return {**asdict(self), 'transforms': list(self.transforms), 'distances': [float(d) for d in self.distances]}
     def __repr__(self):
         return 'TransformRanking(' + ', '.join(f'{t} {d:.4f}' for t, d in zip(self.transforms, self.distances)) + ')'
 
@@ -558,6 +556,9 @@ class Pairs:
     "The transforms KE trains with: positives keep the class's meaning, negatives shift it."
     positives: list   # closest first
     negatives: list   # farthest first
+    def to_dict(self) -> dict:
+        "JSON-ready; `Pairs(**d)` rebuilds it."
+        return {'positives': list(self.positives), 'negatives': list(self.negatives)}
 
 def select_pairs(ranking:TransformRanking, # a class's ranking (see rank_transforms)
                  k:int=2,                  # transforms per side (the paper's best: 2)

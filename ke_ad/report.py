@@ -4,21 +4,20 @@
 
 # %% ../nbs/07_paper_figures.ipynb #cc7b027b
 from __future__ import annotations
-import csv, json, math, os
+import math, os
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
 __all__ = ['PAPER_METHODS', 'PAPER_PROTOCOLS', 'PAPER_TABLE5', 'PEER_CIFAR10_SD_CLAIMS', 'paper_mean', 'paper_ke_per_class',
-           'NotARunFolderError', 'is_run_folder', 'Run', 'load_run', 'find_runs', 'ComparisonTable',
-           'comparison_tables', 'paper_comparison_table', 'plot_protocol_bars', 'per_transform_table',
-           'experiment_config', 'plot_run_pairs', 'plot_runs_per_transform', 'write_report']
+           'Run', 'load_run', 'find_runs', 'ComparisonTable', 'comparison_tables', 'paper_comparison_table',
+           'plot_protocol_bars', 'per_transform_table', 'plot_run_pairs', 'plot_runs_per_transform', 'write_report']
 
 # %% ../nbs/07_paper_figures.ipynb #5a22e6ff
 from .datasets import CIFAR100_COARSE
 from .knowledge import KETable, plot_pairs
-from .pipeline import ExperimentConfig, load_experiment_data, plot_auroc_bars, class_dir, run_config
+from .experiment import load_experiment_data, plot_auroc_bars, RunFolder, NotARunFolderError
 from .evaluation import plot_per_transform_heatmap
 
 # %% ../nbs/07_paper_figures.ipynb #a90bd9fa
@@ -97,44 +96,17 @@ def _claim_text(claim):
     return ('~' if claim.get('approx') else '') + s
 
 # %% ../nbs/07_paper_figures.ipynb #ea56f489
-class NotARunFolderError(FileNotFoundError):
-    "Raised when a path is not a run folder written by `ke_ad.pipeline.run_experiment`."
-
-_FRACTION_COLUMNS = ('sd_auroc', 'spd_auroc', 'ssa_auroc', 'ssa_normal_only_auroc', 'sd_ovo_auroc',
-                     'spd_ovo_auroc', 'sd_balanced_acc', 'spd_balanced_acc', 'ssa_balanced_acc',
-                     'sd_authors_metric', 'sd_authors_metric_flipped', 'spd_authors_metric', 'ssa_authors_metric',
-                     'ssa_hard_authors_metric')
-
-def _to_number(text):
-    try: return float(text)
-    except (TypeError, ValueError): return math.nan
-
-def _read_csv(path):
-    with open(path, newline='') as f: return list(csv.DictReader(f))
-
-def _parse_result_row(row):
-    out = dict(row)
-    for k, v in row.items():
-        if k in _FRACTION_COLUMNS or k.endswith('_seconds'): out[k] = _to_number(v)
-    for k in ('positives', 'negatives'):
-        if k in row: out[k] = [t for t in (row[k] or '').split('+') if t]
-    return out
-
-def is_run_folder(path) -> bool:
-    "True if `path` looks like a folder written by `run_experiment`."
-    p = Path(path)
-    return (p / 'config.json').is_file() and any((p / n).exists() for n in ('results.csv', 'ke_ranking.csv', 'classes'))
-
-# %% ../nbs/07_paper_figures.ipynb #e43c7f29
 @dataclass
 class Run:
-    "One run folder, read into memory (AUROCs as fractions, as in `results.csv`)."
+    "One run folder, read into memory by `RunFolder`'s readers (AUROCs as fractions, as in `results.csv`)."
     path: Path
     config: dict
-    results: list          # one dict per finished class, in file order
-    ranking: list          # rows of ke_ranking.csv (distance as float, rank as int)
+    results: list          # one dict per finished class, in file order (`RunFolder.read_results`)
+    ranking: KETable|None  # ke_ranking.csv (None before a class has finished)
     fingerprints: dict = field(default_factory=dict)
 
+    @property
+    def folder(self) -> RunFolder: return RunFolder(self.path)
     @property
     def name(self): return self.path.name
     @property
@@ -146,8 +118,7 @@ class Run:
         return next((r for r in self.results if r['class'] == str(cls)), None)
     def per_transform(self, cls):
         "The per-transform AUROCs of class `cls` (classes/<cls>/per_transform.json), or None."
-        p = class_dir(self.path, cls) / 'per_transform.json'
-        return json.loads(p.read_text()) if p.is_file() else None
+        return self.folder.per_transform(cls)
     def setting(self):
         "A one-line description of how this run was made (preset, knowledge, epochs, width, sizes)."
         keys = ('method', 'preset', 'knowledge', 'epochs', 'width', 'n_train', 'n_test_per_class', 'n_rank', 'scorer', 'seed')
@@ -162,27 +133,12 @@ def _config_value(config, key, default=None):
         if isinstance(v, dict) and key in v: return v[key]
     return default
 
-# %% ../nbs/07_paper_figures.ipynb #5d30fa5e
-def load_run(path, # a run folder written by `ke_ad.pipeline.run_experiment` / `ke_ad reproduce`
+# %% ../nbs/07_paper_figures.ipynb #e43c7f29
+def load_run(path, # a run folder written by `ke_ad.experiment.run_experiment` / `ke_ad reproduce`
             ) -> Run:
     "Read a run folder: config.json, results.csv (may be partial), ke_ranking.csv, fingerprints.json."
-    p = Path(path).expanduser()
-    if not p.is_dir(): raise NotARunFolderError(
-        f'{p} is not a directory. Pass the OUT folder given to `ke_ad run`/`ke_ad reproduce` (or run_experiment).')
-    if not is_run_folder(p):
-        found = sorted(x.name for x in p.iterdir())[:8]
-        raise NotARunFolderError(
-            f'{p} is not a ke_ad run folder: it needs config.json plus results.csv, ke_ranking.csv or classes/ '
-            f'(found: {found or "nothing"}). Pass the OUT folder of `ke_ad run`/`run_experiment`, '
-            f'or use find_runs() to search a parent folder.')
-    config = json.loads((p / 'config.json').read_text())
-    results = [_parse_result_row(r) for r in _read_csv(p / 'results.csv')] if (p / 'results.csv').is_file() else []
-    ranking = []
-    if (p / 'ke_ranking.csv').is_file():
-        for r in _read_csv(p / 'ke_ranking.csv'):
-            ranking.append({**r, 'distance': _to_number(r.get('distance')), 'rank': int(r['rank']) if r.get('rank') else None})
-    fp = p / 'fingerprints.json'
-    return Run(p, config, results, ranking, json.loads(fp.read_text()) if fp.is_file() else {})
+    rf = RunFolder(Path(path).expanduser()).require()
+    return Run(rf.path, rf.config(), rf.read_results(), rf.read_ke_table(), rf.fingerprints())
 
 def find_runs(root, # a run folder, or a folder with run folders anywhere below it
              ) -> list:
@@ -191,7 +147,7 @@ def find_runs(root, # a run folder, or a folder with run folders anywhere below 
     if not root.is_dir(): raise FileNotFoundError(f'{root} does not exist; pass the folder that holds your run folders.')
     found = []
     for d, subdirs, _ in os.walk(root):
-        if is_run_folder(d): found.append(load_run(d)); subdirs[:] = []
+        if RunFolder(d).is_run: found.append(load_run(d)); subdirs[:] = []
         else: subdirs.sort()
     return sorted(found, key=lambda r: str(r.path))
 
@@ -352,21 +308,16 @@ def per_transform_table(run:Run, # a run folder read with `load_run`
     return {c: pt for c in run.classes if (pt := run.per_transform(c)) is not None}
 
 # %% ../nbs/07_paper_figures.ipynb #c8cc6968
-def experiment_config(run:Run, # a run folder read with `load_run`
-                     ) -> ExperimentConfig:
-    "The ExperimentConfig recorded in a run's config.json (to rebuild its data, splits, detector)."
-    return run_config(run.config)
-
 def plot_run_pairs(run:Run, # a run folder read with `load_run`
                    classes=None, # classes to show (default: every class of the run)
                    data=None, # the run's training ImageData, if already loaded (else loaded from the config)
                   ):
     "Figure 5 for a run: each class's example image beside the positive (+) and negative (-) views KE chose."
-    if not (run.path / 'ke_ranking.csv').is_file() or not run.ranking:
+    if run.ranking is None:
         raise NotARunFolderError(f'{run.path} has no KE ranking yet (ke_ranking.csv); wait until a class has finished.')
-    cfg = experiment_config(run).resolved()
+    cfg = run.folder.experiment_config().resolved()
     if data is None: data = load_experiment_data(cfg)[0]
-    return plot_pairs(data, KETable.from_csv(run.path / 'ke_ranking.csv'), classes, severity=cfg.train_severity, seed=cfg.seed)
+    return plot_pairs(data, run.ranking, classes, severity=cfg.train_severity, seed=cfg.seed)
 
 # %% ../nbs/07_paper_figures.ipynb #bf0d554c
 def plot_runs_per_transform(runs:dict, # {label: Run}, e.g. {'KE': ke_run, 'frozen kNN': knn_run}
