@@ -390,6 +390,7 @@ class BackboneDetector(ThresholdDetector):
         extra = ('' if self.ke_negatives else ', ke_negatives=False') + ('' if self.backbone == 'efficientnet-lite0' else f', backbone={self.backbone!r}')
         return f"BackboneDetector(method={self.method!r}, image_size={self.image_size}, freeze={self.freeze}{extra})"
 
+# %% ../nbs/05b_backbones.ipynb #6f9cf30e
 def backbone_detector(method:str, # one of backbone_methods()
                       preset:str='cpu', # 'cpu' (CPU_PRESET + cpu_settings: EfficientNet-Lite0, 64 px) or 'paper' (PAPER_PRESET + paper_settings: ResNet-152, 224 px)
                       **kw, # BackboneDetector arguments, or FinetuneConfig fields (epochs, lr, budget_views, ...)

@@ -16,7 +16,8 @@ from fastcore.docments import docments
 from .report import paper_ke_per_class, write_report
 from .compare import CompareConfig, COMPARE_PRESETS, run_comparison, format_comparison
 from .detector import SCORERS, METHODS
-from .experiment import ExperimentConfig, PRESETS, DATASETS, run_experiment, RunFolder, RunFolderError
+from .datasets import DATASETS
+from .experiment import ExperimentConfig, PRESETS, run_experiment, RunFolder, RunFolderError
 from .core import DetectorFileError
 from .knowledge import KnowledgeUnavailable, PRECISIONS, DISTANCES
 from .training import NonFiniteLossError, RECIPES
@@ -132,7 +133,7 @@ def run_command(args, # parsed options
         raise ValueError('--out is empty; name a folder, or leave --out out for the default runs/<dataset>-<preset>-<time>')
     out = args.out or _default_out(args)
     args.out = out
-    resume = args.resume if args.command == 'run' else (Path(out)/'config.json').exists()
+    resume = args.resume if args.command == 'run' else RunFolder(out).config_file.exists()
     cfg = config_from_args(args, resume)
     t0 = time.time()
     results = run_experiment(cfg, out, resume=resume, progress=not args.quiet, encoder=encoder)

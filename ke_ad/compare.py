@@ -36,7 +36,7 @@ COMPARE_PRESETS = {   # ExperimentConfig fields of every unit, on top of the uni
 @dataclass
 class CompareConfig:
     "Which methods, classes and seeds a comparison runs, and at which size."
-    dataset:str='cifar10'       # the dataset (ke_ad.experiment.DATASETS)
+    dataset:str='cifar10'       # the dataset (ke_ad.datasets.DATASETS)
     data:str|None=None          # its root (None: cifar10's shared copy, or the synthetic set)
     methods:tuple=COMPARE_METHODS # the methods compared (ke_ad.detector.METHODS)
     classes:list|None=None      # normal classes, names or indices (None = all)
@@ -86,7 +86,7 @@ def _run_units(cc:CompareConfig, out, classes:list, threads:int|None=None, progr
     cache = _cache_dir()/'embeddings'
     for m, s, c in _units(cc, classes):
         d = unit_dir(out, m, s, c)
-        finished = (RunFolder(d).class_dir(c)/'result.json').exists()
+        finished = RunFolder(d).result(c) is not None
         t0 = time.time()
         try: r = run_experiment(unit_config(cc, m, s, c), d, resume=True, progress=False, encoder=encoder, data=data, cache_dir=cache)
         except RunFolderBusy: continue        # another worker has it
@@ -182,9 +182,8 @@ def comparison_rows(out) -> list:
     "One dict per finished unit (ROW_KEYS) of every run recorded in out/compare.json: runs that added seeds, classes or methods count too."
     rows = []
     for m, s, c in _recorded_units(out):
-        d = unit_dir(out, m, s, c); f = RunFolder(d).class_dir(c)/'result.json'
-        if not f.exists(): continue
-        r = read_run_json(f)
+        d = unit_dir(out, m, s, c); r = RunFolder(d).result(c)
+        if r is None: continue
         rows.append({'method': m, 'seed': s, 'class': c, **{k: r[k] for k in ('sd_auroc', 'spd_auroc', 'ssa_auroc')},
                      'drop': r['sd_auroc'] - r['spd_auroc'], 'train_seconds': r['train_seconds'],
                      'total_seconds': r['total_seconds'], 'backbone': _network(m, d, c, r),

@@ -199,6 +199,7 @@ def tensors_fingerprint(tensors:dict # name -> tensor
 _DIGESTS = {'tensors_sha256': ('tensors', tensors_fingerprint),   # key in detector.json: (what it covers, its sha256)
             'train_features_sha256': ('training features', lambda t: fingerprint(t['train_features']))}
 
+# %% ../nbs/00_core.ipynb #ab6b9035
 def write_saved_detector(path:str|Path, # the folder (created if missing)
                          fmt:str,       # the format's name, e.g. 'ke_ad.CSIDetector'
                          version:int,   # the format's version

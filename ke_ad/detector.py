@@ -187,6 +187,7 @@ def _check_saved_parts(path:Path, meta:dict, tensors:dict):
         raise DetectorFileError(f"{path/'weights.pt'} does not hold the training features {path/'detector.json'} was saved with "
                                 "(their sha256 differs): a file was changed or damaged; save the detector again")
 
+# %% ../nbs/06_detector.ipynb #1493f91f
 @patch(cls_method=True)
 def load(cls:KEDetector, path, # a folder written by KEDetector.save
          encoder:ImageEncoder|None=None, # the knowledge encoder, for method 'frozen' (else loaded from its spec)

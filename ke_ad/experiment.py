@@ -12,12 +12,12 @@ from fastcore.basics import patch
 import torch
 
 # %% auto #0
-__all__ = ['DATASETS', 'PRESETS', 'ExperimentConfig', 'detector_from_config', 'load_experiment_data', 'RunFolderError',
-           'RunFolderBusy', 'NotARunFolderError', 'RunFolder', 'plot_auroc_bars', 'run_experiment']
+__all__ = ['PRESETS', 'ExperimentConfig', 'detector_from_config', 'load_experiment_data', 'RunFolderError', 'RunFolderBusy',
+           'NotARunFolderError', 'RunFolder', 'plot_auroc_bars', 'run_experiment']
 
 # %% ../nbs/06b_experiment.ipynb #05ea38c1
 import ke_ad
-from .datasets import ImageData, OneClassSplit, load_dataset, one_class_split, find_cifar10_folder
+from .datasets import DATASETS, ImageData, OneClassSplit, load_dataset, one_class_split, find_cifar10_folder
 from .augmentations import KE_POOL
 from .knowledge import (ImageEncoder, load_encoder, rank_transforms, resolve_precision, TransformRanking, Pairs,
                              KETable, plot_distance_heatmap, bootstrap_pairs, PairStability, fragile_message, DISTANCES)
@@ -31,8 +31,6 @@ from .evaluation import (evaluate_protocols, per_transform_auroc, plot_per_trans
 from .core import atomic_save, class_index, fingerprint, json_default, pick_device, write_json   # one home for these (00_core)
 
 # %% ../nbs/06b_experiment.ipynb #93b785fd
-DATASETS = ('synthetic', 'cifar10', 'cifar100', 'svhn', 'folder')
-
 PRESETS = {
     'default': dict(knowledge='efficientnet-lite0@112', method='ke', k=2, skip_closest=False, n_rank=24,
                     rank_method='exact', n_synthetic=100, n_train=1000, n_test_per_class=30,
@@ -269,7 +267,7 @@ class RunFolder:
     @property
     def is_run(self) -> bool:
         "Whether the folder holds a run (config.json plus a table or the classes' folders)."
-        return self.config_file.is_file() and any((self.path/n).exists() for n in ('results.csv', 'ke_ranking.csv', 'classes'))
+        return self.config_file.is_file() and any(p.exists() for p in (self.results_file, self.ranking_file, self.path/'classes'))
 
     def config(self) -> dict|None:
         "config.json as a dict (None before the run has written it)."
@@ -319,6 +317,7 @@ def _pid_alive(pid:int) -> bool:
     except (OverflowError, ValueError): return False
     return True
 
+# %% ../nbs/06b_experiment.ipynb #b3e4795a
 class RunLock:
     "Own a run folder: an O_EXCL lock file naming the holder (pid, host, start); a dead holder's lock on this host is taken over."
     def __init__(self, out_dir): self.out, self.path, self.info, self.created = Path(out_dir), Path(out_dir)/LOCK_NAME, None, False
@@ -419,6 +418,7 @@ def network_name(det) -> str:
     if det.method == 'frozen': return f'{det.knowledge} (frozen knowledge encoder)'
     return f'CIFAR ResNet-18 width {det.train.width} (from scratch, {det.train.recipe} recipe)'
 
+# %% ../nbs/06b_experiment.ipynb #429148df
 def run_class(cfg:ExperimentConfig, # resolved experiment config
               train:ImageData, test:ImageData, # the dataset's splits
               cls:str, # the normal class
@@ -463,10 +463,15 @@ RESULT_COLUMNS = ['class', 'sd_auroc', 'spd_auroc', 'ssa_auroc', 'ssa_normal_onl
                   'ssa_hard_authors_metric', 'positives', 'negatives', 'pairs_recur', 'negatives_recur', 'train_seconds', 'total_seconds']
 
 @patch
+def result(self:RunFolder, cls) -> dict|None:
+    "result.json of class `cls`, written last when the class finished (None if it has not)."
+    f = self.class_dir(cls)/'result.json'
+    return read_run_json(f) if f.exists() else None
+
+@patch
 def finished(self:RunFolder, classes:list) -> list:
     "result.json of every finished class, in the order of `classes`."
-    fs = [self.class_dir(c)/'result.json' for c in classes]
-    return [read_run_json(f) for f in fs if f.exists()]
+    return [r for c in classes if (r := self.result(c)) is not None]
 
 @patch
 def ke_table(self:RunFolder, results:list) -> KETable:

@@ -10,7 +10,7 @@ __all__ = ['PRECISIONS', 'DISTANCES', 'KnowledgeUnavailable', 'ImageEncoder', 'F
            'plot_distance_distributions', 'plot_distance_heatmap', 'compare_tables']
 
 # %% ../nbs/02_knowledge.ipynb #d51c5871
-import contextlib, hashlib, json, os, tempfile, warnings
+import contextlib, csv, hashlib, json, os, tempfile, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Callable, Sequence
@@ -602,19 +602,20 @@ class KETable:
     def to_csv(self, path:str|Path):
         "Write `class,transform,distance,rank,role` rows (rank 1 = closest), plus the bootstrap columns when there are any."
         st = self.stability or {}
-        lines = ['class,transform,distance,rank,role' + (',p_positive,p_negative,p_same_pairs' if st else '')]
-        for c in self.classes:
-            r, p = self.ranking(c), self.pairs.get(c, Pairs([], []))
-            for t in self.transforms:
-                role = 'positive' if t in p.positives else 'negative' if t in p.negatives else ''
-                extra = f',{st[c].p(t, "positive"):.4g},{st[c].p(t):.4g},{st[c].p_same_pairs:.4g}' if c in st else (',,,' if st else '')
-                lines.append(f'{c},{t},{r.distance(t):.9g},{r.rank(t)},{role}' + extra)
-        Path(path).write_text('\n'.join(lines) + '\n')
+        with open(path, 'w', newline='') as f:
+            w = csv.writer(f, lineterminator='\n')
+            w.writerow(['class', 'transform', 'distance', 'rank', 'role'] + (['p_positive', 'p_negative', 'p_same_pairs'] if st else []))
+            for c in self.classes:
+                r, p = self.ranking(c), self.pairs.get(c, Pairs([], []))
+                for t in self.transforms:
+                    role = 'positive' if t in p.positives else 'negative' if t in p.negatives else ''
+                    boot = ([f'{st[c].p(t, "positive"):.4g}', f'{st[c].p(t):.4g}', f'{st[c].p_same_pairs:.4g}'] if c in st
+                            else [''] * 3 if st else [])
+                    w.writerow([c, t, f'{r.distance(t):.9g}', r.rank(t), role] + boot)
 
     @classmethod
     def from_csv(cls, path:str|Path) -> 'KETable':
         "Read a table written by `to_csv`."
-        import csv
         with open(path, newline='') as f: rows = list(csv.DictReader(f))
         base, boot = {'class', 'transform', 'distance', 'rank', 'role'}, {'p_positive', 'p_negative', 'p_same_pairs'}
         if not rows or set(rows[0]) not in (base, base | boot):
