@@ -502,6 +502,7 @@ def contrastive_view(x:torch.Tensor,                   # images (B,3,H,W) in [0,
                      ratio:tuple=(3 / 4, 4 / 3),       # range of the crop's aspect ratio (log-uniform)
                      jitter:float=0.4,                 # brightness/contrast/saturation strength (hue: jitter/4)
                      p_jitter:float=0.8, p_gray:float=0.2, # probabilities of colour jitter and of grayscale
+                     p_flip:float=0.5,                 # probability of a horizontal flip
                     ) -> torch.Tensor:
     "A SimCLR-style view per image: random resized crop + flip, colour jitter, grayscale."
     B, C, H, W = x.shape
@@ -509,7 +510,7 @@ def contrastive_view(x:torch.Tensor,                   # images (B,3,H,W) in [0,
     ratio = _uniform(math.log(ratio[0]), math.log(ratio[1]), (B,), x, generator).exp()
     w, h = (area * ratio).sqrt().clamp(max=1), (area / ratio).sqrt().clamp(max=1)   # crop size, fractions of W and H
     cx, cy = (_rand((B,), x, generator) * 2 - 1) * (1 - w), (_rand((B,), x, generator) * 2 - 1) * (1 - h)
-    sign = torch.where(_rand((B,), x, generator) < 0.5, -1.0, 1.0)
+    sign = torch.where(_rand((B,), x, generator) < p_flip, -1.0, 1.0)
     theta = torch.zeros(B, 2, 3, device=x.device)
     theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = w * sign, cx, h, cy
     grid = F.affine_grid(theta, (B, C, H, W), align_corners=False)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from sklearn.svm import OneClassSVM
+from sklearn.neighbors import NearestNeighbors
 from sklearn.metrics import roc_auc_score, balanced_accuracy_score
 import matplotlib.pyplot as plt
 
@@ -85,18 +86,6 @@ class OCSVMScorer:
     def __repr__(self):
         return f"OCSVMScorer({', '.join(f'{k}={v!r}' for k, v in {**self.params, 'normalize': self.normalize}.items())})"
 
-# %% ../nbs/05_evaluation.ipynb #86aef0c3
-def knn_distances(queries:torch.Tensor, # (n, d) float32 query features
-                  reference:torch.Tensor, # (m, d) float32 reference (training) features
-                  k:int, # number of neighbours
-                  chunk_elems:int=2**24, # at most this many distances held in memory at once
-                 ) -> torch.Tensor: # (n, k) Euclidean distances to the k nearest, ascending
-    "Distances to the `k` nearest reference rows, computed chunk by chunk with `torch.cdist`."
-    rows = max(1, chunk_elems // max(1, len(reference)))
-    out = [torch.cdist(queries[i:i + rows], reference).topk(k, dim=1, largest=False).values
-           for i in range(0, len(queries), rows)]
-    return torch.cat(out)
-
 # %% ../nbs/05_evaluation.ipynb #39b73836
 class KNNScorer:
     "kNN scorer: distance to the `k` nearest training features. Higher = more anomalous."
@@ -104,13 +93,12 @@ class KNNScorer:
                  k:int=2, # neighbours (DN2 uses 2)
                  reduce:str='mean', # 'mean' of distances, or 'sum_sq' (sum of squared distances, DN2)
                  contamination:float=0.2, # fraction of training points above threshold_ (like the SVM's nu)
-                 normalize:bool=False, # L2-normalise every feature vector first (as for the SVM)
-                 chunk_elems:int=2**24): # memory bound for the distance computation
+                 normalize:bool=False): # L2-normalise every feature vector first (as for the SVM)
         if reduce not in ('mean', 'sum_sq'): raise ValueError(f"reduce must be 'mean' or 'sum_sq', got {reduce!r}.")
         if not (isinstance(k, int) and k >= 1): raise ValueError(f"k must be a positive integer, got {k!r}.")
         if not 0 <= contamination < 1: raise ValueError(f"contamination must be in [0, 1), got {contamination}.")
-        self.k, self.reduce, self.contamination, self.chunk_elems, self.normalize = k, reduce, contamination, chunk_elems, normalize
-        self.train_ = None
+        self.k, self.reduce, self.contamination, self.normalize = k, reduce, contamination, normalize
+        self.nn_ = None
 
     def _reduce(self, d):
         return d.mean(1) if self.reduce == 'mean' else (d ** 2).sum(1)
@@ -120,21 +108,20 @@ class KNNScorer:
         if len(x) < self.k + 1:
             raise ValueError(f"KNNScorer(k={self.k}) needs at least {self.k + 1} training features "
                              f"(k neighbours plus the point itself), got {len(x)}; lower k or add images.")
-        self.train_ = torch.from_numpy(x).float()
+        self.nn_ = NearestNeighbors(n_neighbors=self.k, algorithm='brute').fit(x.astype(np.float64))
         self.n_features_in_ = x.shape[1]
-        loo = knn_distances(self.train_, self.train_, self.k + 1, self.chunk_elems)[:, 1:]   # drop self
-        self.train_scores_ = self._reduce(loo).numpy().astype(np.float64)
+        loo = self.nn_.kneighbors()[0]      # no query: each training point's k nearest others (leave-one-out)
+        self.train_scores_ = self._reduce(loo)
         self.threshold_ = float(np.quantile(self.train_scores_, 1 - self.contamination))
         return self
 
     def score(self, features) -> np.ndarray: # (n,) anomaly scores, higher = more anomalous
-        if self.train_ is None: raise RuntimeError("KNNScorer is not fitted; call .fit(train_features) first.")
+        if self.nn_ is None: raise RuntimeError("KNNScorer is not fitted; call .fit(train_features) first.")
         x = as_feature_matrix(features)
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"features have {x.shape[1]} dimensions but the scorer was fitted on "
                              f"{self.n_features_in_}; use the same encoder/model for training and test features.")
-        d = knn_distances(torch.from_numpy(_l2_rows(x, self.normalize)).float(), self.train_, self.k, self.chunk_elems)
-        return self._reduce(d).numpy().astype(np.float64)
+        return self._reduce(self.nn_.kneighbors(_l2_rows(x, self.normalize).astype(np.float64))[0])
 
     def predict(self, features) -> np.ndarray: # (n,) int 0/1, 1 = anomaly
         return (self.score(features) >= self.threshold_).astype(np.int64)
