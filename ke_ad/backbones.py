@@ -437,9 +437,8 @@ def fit(self:BackboneDetector,
     self.ranking_, self.pairs_ = ranking, pairs
     if pairs is None and (m.needs_pairs or ranking is not None):
         if ranking is None:
-            n = len(images) if not self.n_rank else min(self.n_rank, len(images))
             self.ranking_ = ranking = rank_transforms(images, _knowledge(self, encoder), pool=self.pool, severity=self.train.severity,
-                                                      n=n, seed=self.seed, method=self.rank_method, device=self.device, precision=self.precision)
+                                                      n=self.n_rank or None, seed=self.seed, method=self.rank_method, device=self.device, precision=self.precision)
         self.pairs_ = select_pairs(ranking, k=self.k, skip_closest=self.skip_closest)
     self.model_ = _new_backbone(self, prec)
     self.history_ = {}

@@ -6,7 +6,7 @@
 __all__ = ['cli', 'main']
 
 # %% ../nbs/08_cli.ipynb #6306776f
-import argparse, os, sys, time, signal, threading
+import argparse, functools, os, sys, time, signal, threading
 from pathlib import Path
 from dataclasses import replace, fields, MISSING
 import numpy as np
@@ -34,6 +34,7 @@ _OPTION_NAMES = {'n_test_per_class': 'n_test'}
 _CHOICES = dict(dataset=DATASETS, preset=sorted(PRESETS), method=METHODS, scorer=SCORERS, precision=PRECISIONS,
                 recipe=list(RECIPES), rank_method=list(DISTANCES))
 _TYPES = {'int': int, 'float': float, 'str': str, 'list': _csv_list, 'tuple': _csv_list}
+_field_docs = functools.cache(docments)   # parsing a class's source once per process
 
 def add_field_options(p:argparse.ArgumentParser, # the (sub)parser
                       cls, # ExperimentConfig or CompareConfig
@@ -42,7 +43,7 @@ def add_field_options(p:argparse.ArgumentParser, # the (sub)parser
                       **special, # field name -> add_argument keywords that replace the generated ones
                      ):
     "One option per dataclass field: the field's comment is the help, its annotation the type."
-    docs = docments(cls)
+    docs = _field_docs(cls)
     for f in fields(cls):
         if names is not None and f.name not in names: continue
         kind = str(f.type).replace(' ', '').split('|')[0]
@@ -50,7 +51,7 @@ def add_field_options(p:argparse.ArgumentParser, # the (sub)parser
         kw = dict(dest=f.name, default=default, help=docs.get(f.name))
         if kind == 'bool': kw['action'] = argparse.BooleanOptionalAction
         else: kw.update(type=_TYPES[kind], metavar=_OPTION_NAMES.get(f.name, f.name).upper())
-        if f.name in _CHOICES and cls is ExperimentConfig: kw['choices'] = _CHOICES[f.name]
+        if f.name in _CHOICES: kw['choices'] = _CHOICES[f.name]
         p.add_argument(f'--{_OPTION_NAMES.get(f.name, f.name)}', **{**kw, **special.get(f.name, {})})
 
 # %% ../nbs/08_cli.ipynb #a3985032
@@ -74,9 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser('compare', help='several methods over the classes of a dataset on the same test sets (Table 5); resumes')
     add_field_options(c, CompareConfig, [f.name for f in fields(CompareConfig) if f.name != 'overrides'], typed_only=False,
                       seeds=dict(type=int, nargs='+'),
-                      preset=dict(choices=sorted(COMPARE_PRESETS)), dataset=dict(choices=DATASETS),
-                      methods=dict(help=f"{docments(CompareConfig)['methods']}, comma-separated, from {','.join(METHODS)}"),
-                      precision=dict(choices=PRECISIONS))
+                      preset=dict(choices=sorted(COMPARE_PRESETS)),
+                      methods=dict(help=f"{_field_docs(CompareConfig)['methods']}, comma-separated, from {','.join(METHODS)}"))
     add_field_options(c, ExperimentConfig, _COMPARE_OVERRIDES)
     c.add_argument('--workers', type=int, default=1, help='processes sharing the runs (each with cores/workers threads)')
     c.add_argument('--out', help='comparison folder (default: runs/compare-<dataset>-<preset>); rerun to resume')

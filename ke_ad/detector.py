@@ -91,14 +91,10 @@ def _get_encoder(det:KEDetector, encoder=None) -> ImageEncoder:
     return det.encoder_
 
 # %% ../nbs/06_detector.ipynb #4866178f
-def _rank_kw(det:KEDetector, images:torch.Tensor) -> dict:
-    "The sample and encoding settings of the detector's ranking (shared by `rank_transforms` and `bootstrap_pairs`)."
-    n = len(images) if not det.n_rank else min(det.n_rank, len(images))
-    return dict(pool=det.pool, severity=_train_config(det).severity, n=n, seed=det.seed, method=det.rank_method,
-                device=det.device, precision=det.precision)
-
-def _rank(det:KEDetector, images:torch.Tensor, encoder, cache_dir=None) -> TransformRanking:
-    return rank_transforms(images, encoder, cache_dir=cache_dir, **_rank_kw(det, images))
+def _rank(det:KEDetector, images:torch.Tensor, encoder) -> TransformRanking:
+    "The detector's KE ranking of `images` (its sample: `n_rank` of them, or all)."
+    return rank_transforms(images, encoder, pool=det.pool, severity=_train_config(det).severity, n=det.n_rank or None,
+                           seed=det.seed, method=det.rank_method, device=det.device, precision=det.precision)
 
 @patch
 def fit(self:KEDetector,

@@ -390,8 +390,7 @@ def _cached_ranking(cfg:ExperimentConfig, images, folder:Path, encoder, cache_di
     if f.exists():
         d = read_run_json(f); s = d.pop('stability', None)
         return TransformRanking(**d), (PairStability(**s) if s else None)
-    n = len(images) if not cfg.n_rank else min(cfg.n_rank, len(images))   # as every detector samples it (see _rank_kw)
-    kw = dict(pool=list(KE_POOL), severity=cfg.train_severity, n=n, seed=cfg.seed, method=cfg.rank_method,
+    kw = dict(pool=list(KE_POOL), severity=cfg.train_severity, n=cfg.n_rank or None, seed=cfg.seed, method=cfg.rank_method,
               device=cfg.device, precision=cfg.precision)
     with tempfile.TemporaryDirectory() as tmp:      # the bootstrap reuses the ranking's embeddings
         cache = tmp if cache_dir is None else cache_dir
@@ -600,9 +599,8 @@ def _check_finished(cfg:ExperimentConfig, rf:RunFolder, train:ImageData, test:Im
     "The classes of a resumed run whose result.json can be kept; refuses one made with another config or test set."
     done = []
     for cls in cfg.classes:
-        f, out = rf.class_dir(cls)/'result.json', rf.path
-        if not f.exists(): continue
-        r = read_run_json(f)
+        r, f, out = rf.result(cls), rf.class_dir(cls)/'result.json', rf.path
+        if r is None: continue
         diffs = config_differences(r['config'], cfg.to_dict()) if 'config' in r else []
         if diffs: raise RunFolderError(f'cannot resume {out}: {f} was made with another config ({"; ".join(diffs)}); '
                                        'nothing was changed. Resume with its settings, or delete that class folder to run it again.')

@@ -517,7 +517,7 @@ def rank_transforms(images:torch.Tensor,      # (N,3,H,W) uint8 training images 
                     encoder:ImageEncoder,     # knowledge encoder (see load_encoder)
                     pool:Sequence[str]=KE_POOL, # transforms to rank
                     severity:int=1,           # transform severity (the paper: 1)
-                    n:int=500,                # images sampled from the class (the paper: all of them)
+                    n:int|None=500,           # images sampled from the class (None, or more than it has: all of them, as the paper)
                     seed:int=0,               # seed of the sample and of the transforms
                     method:str='exact',       # 'exact' (Wasserstein-1) or 'sliced' (sliced Wasserstein)
                     cache_dir:str|Path|None=None, # embedding cache folder (None: no cache)
